@@ -1,0 +1,7 @@
+"""`python -m codeckit` runs the CLI."""
+
+import sys
+
+from codeckit.cli import main
+
+sys.exit(main())

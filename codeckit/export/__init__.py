@@ -1,0 +1,1 @@
+"""ONNX export, streaming state, and the torch-free onnxruntime runner."""

@@ -1,0 +1,1 @@
+"""Losses: reconstruction, adversarial, feature matching, balancer. Importing registers them."""

@@ -1,0 +1,1 @@
+"""Token files and LM layouts (flatten, interleave, delay, offsets, de-duplication)."""

@@ -1,0 +1,1 @@
+"""Training: trainer, data, distributed, checkpoints."""

@@ -1,0 +1,35 @@
+"""codeckit: a neural audio codec toolkit (train, tokenize, stream, export to ONNX, score)."""
+
+from setuptools import find_packages, setup
+
+EXTRAS = {
+    "train": ["auraloss==0.4.0", "tensorboard", "matplotlib"],
+    "metrics": ["pesq", "pystoi", "visqol-python[accel]", "scipy", "numba", "matplotlib"],
+    "onnx": ["onnx", "onnxruntime"],
+    "dev": ["pytest", "pytest-timeout", "hypothesis", "ruff", "snac==1.2.1"],
+}
+EXTRAS["all"] = sorted({p for k, v in EXTRAS.items() if k != "dev" for p in v})
+
+setup(
+    name="codeckit",
+    version="0.1.0",
+    description="Neural audio codec toolkit: Kaldi-style recipes, tokenize/detokenize API, streaming ONNX, leaderboard",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["codeckit", "codeckit.*"]),
+    package_data={"codeckit": ["configs/**/*.yaml"]},
+    install_requires=[
+        # CPU wheel here; pin torch yourself for CUDA builds.
+        "torch>=2.1",
+        "numpy",
+        "einops",
+        "soundfile",
+        "soxr",
+        "safetensors",
+        "pyyaml",
+        "tqdm",
+    ],
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["codeckit=codeckit.cli:main"]},
+)

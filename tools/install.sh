@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install everything codeckit needs on a fresh Debian machine (run as root for the apt step).
+# Idempotent: packages already present are skipped, so a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  libsndfile1 sox espeak-ng opus-tools codec2
+  flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+  chromium
+)
+PY=${PYTHON:-python3}
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install.sh: these Debian packages are missing and need root: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "install.sh: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# torch is pinned: 2.13.0 is the local CPU wheel; anything else pulls GBs of CUDA packages.
+# encodec is installed without its deps: it names torchaudio, which cannot load with this torch.
+stamp=.install-stamp
+want=$(cat tools/install.sh setup.py | sha1sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$PY" -c "import codeckit, torch" 2>/dev/null; then
+  echo "install.sh: python packages up to date"
+  exit 0
+fi
+"$PY" -m pip install -q --disable-pip-version-check torch==2.13.0
+"$PY" -m pip install -q --disable-pip-version-check -e ".[all,dev]"
+"$PY" -m pip install -q --disable-pip-version-check --no-deps encodec==0.1.1
+echo "$want" > "$stamp"
+echo "install.sh: done"
