@@ -7,6 +7,7 @@ multiple it needs and trims decoded audio back to the input length.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -106,19 +107,117 @@ class Codec(nn.Module):
         extra = (-audio.shape[-1]) % self.pad_multiple
         return F.pad(audio, (0, extra)) if extra else audio
 
-    def encode(self, audio: torch.Tensor, n_quantizers: int | None = None) -> list[torch.Tensor]:
-        """Audio `(B, C, T)` -> codes, one `(B, frames_l)` int64 tensor per level."""
-        return self.quantizer.encode(self.encoder(self.pad(audio)), n_quantizers)
+    def encode(
+        self, audio: torch.Tensor, n_quantizers: int | None = None, lengths: Sequence[int] | None = None
+    ) -> list[torch.Tensor]:
+        """Audio `(B, C, T)` -> codes, one `(B, frames_l)` int64 tensor per level.
 
-    def decode(self, codes: list[torch.Tensor], length: int | None = None) -> torch.Tensor:
-        """Codes -> audio `(B, C, T)`, trimmed to `length` samples when given."""
-        audio = self.decoder(self.quantizer.decode(codes))
-        return audio[..., :length] if length is not None else audio
+        With `lengths` (valid samples per item) each item is coded as if alone: item i's first
+        `n_frames(lengths[i])[l]` frames equal a run on `audio[i:i+1, :, :lengths[i]]`; later frames are 0.
+        """
+        if lengths is None:
+            return self.quantizer.encode(self.encoder(self.pad(audio)), n_quantizers)
+        lengths = self._check_lengths(lengths, audio)
+        runs = [
+            (idx, self.encode(self._masked(audio, idx, lengths, p), n_quantizers)) for idx, p in self._groups(lengths)
+        ]
+        return self._merge_codes(runs, audio.shape[0])
 
-    def forward(self, audio: torch.Tensor, n_quantizers: int | None = None) -> CodecOutput:
+    def decode(
+        self, codes: list[torch.Tensor], length: int | None = None, lengths: Sequence[int] | None = None
+    ) -> torch.Tensor:
+        """Codes -> audio `(B, C, T)`, trimmed to `length` samples when given.
+
+        With `lengths` each item is decoded from its own `n_frames(lengths[i])` frames as if alone and
+        trimmed to `lengths[i]`; the output is `max(lengths)` long and zero past each item's length.
+        """
+        if lengths is None:
+            audio = self.decoder(self.quantizer.decode(codes))
+            return audio[..., :length] if length is not None else audio
+        lengths = self._check_lengths(lengths, None, batch=codes[0].shape[0])
+        out = None
+        for idx, padded in self._groups(lengths):
+            frames = self.n_frames(padded)
+            sub = [c[idx, : frames[i]] for i, c in enumerate(codes)]
+            audio = self.decoder(self.quantizer.decode(sub))
+            if out is None:
+                out = audio.new_zeros(len(lengths), audio.shape[1], max(lengths))
+            for j, i in enumerate(idx):
+                out[i, :, : lengths[i]] = audio[j, :, : lengths[i]]
+        return out
+
+    def forward(
+        self, audio: torch.Tensor, n_quantizers: int | None = None, lengths: Sequence[int] | None = None
+    ) -> CodecOutput:
+        """Encode, quantize and decode; with `lengths`, per item as in `encode` / `decode`.
+
+        With `lengths` the loss terms and statistics are the item-weighted means over groups of items
+        that share a padded length.
+        """
         length = audio.shape[-1]
-        quantized, codes, losses, stats = self.quantizer(self.encoder(self.pad(audio)), n_quantizers)
-        return CodecOutput(self.decoder(quantized)[..., :length], codes, losses, stats)
+        if lengths is None:
+            quantized, codes, losses, stats = self.quantizer(self.encoder(self.pad(audio)), n_quantizers)
+            return CodecOutput(self.decoder(quantized)[..., :length], codes, losses, stats)
+        lengths = self._check_lengths(lengths, audio)
+        b = audio.shape[0]
+        runs, pieces, losses, stats = [], [], {}, {}
+        for idx, padded in self._groups(lengths):
+            res = self.forward(self._masked(audio, idx, lengths, padded), n_quantizers)
+            runs.append((idx, res.codes))
+            pieces.append((idx, res.audio))
+            w = len(idx) / b
+            for acc, new in ((losses, res.losses), (stats, res.stats)):
+                for k, v in new.items():
+                    acc[k] = acc[k] + w * v if k in acc else w * v
+        rows = []
+        for i in range(b):
+            idx, y = next((idx, y) for idx, y in pieces if i in idx)
+            y = y[idx.index(i), :, : lengths[i]]
+            rows.append(F.pad(y, (0, length - lengths[i])))
+        return CodecOutput(torch.stack(rows), self._merge_codes(runs, b), losses, stats)
+
+    # -- per-item lengths ---------------------------------------------------------------------
+    def _check_lengths(self, lengths: Sequence[int], audio: torch.Tensor | None, batch: int | None = None) -> list[int]:
+        """Validate per-item lengths against the batch; returns them as a list of ints."""
+        lengths = [int(n) for n in (lengths.tolist() if isinstance(lengths, torch.Tensor) else lengths)]
+        b = audio.shape[0] if audio is not None else batch
+        if len(lengths) != b:
+            raise ValueError(f"lengths has {len(lengths)} items but the batch has {b}")
+        limit = audio.shape[-1] if audio is not None else None
+        for n in lengths:
+            if n < 1 or (limit is not None and n > limit):
+                raise ValueError(f"each length must be in 1..{limit or 'inf'}, got {n}")
+        return lengths
+
+    @staticmethod
+    def _merge_codes(runs: list[tuple[list[int], list[torch.Tensor]]], batch: int) -> list[torch.Tensor]:
+        """Per-group codes scattered back into `(batch, max frames)` tensors, 0 past each item's frames."""
+        out = []
+        for level in range(len(runs[0][1])):
+            frames = max(codes[level].shape[-1] for _, codes in runs)
+            ref = runs[0][1][level]
+            merged = ref.new_zeros(batch, frames)
+            for idx, codes in runs:
+                merged[idx, : codes[level].shape[-1]] = codes[level]
+            out.append(merged)
+        return out
+
+    def _groups(self, lengths: list[int]) -> list[tuple[list[int], int]]:
+        """Items grouped by padded length: [(item indices, padded length)], shortest first."""
+        groups: dict[int, list[int]] = {}
+        for i, n in enumerate(lengths):
+            groups.setdefault(math.ceil(n / self.pad_multiple) * self.pad_multiple, []).append(i)
+        return [(idx, padded) for padded, idx in sorted(groups.items())]
+
+    def _masked(self, audio: torch.Tensor, idx: list[int], lengths: list[int], padded: int) -> torch.Tensor:
+        """Items `idx` cut or zero-padded to `padded` samples, zero past each item's own length."""
+        sub = audio[idx, :, : min(padded, audio.shape[-1])]
+        keep = (
+            torch.arange(sub.shape[-1], device=audio.device)[None, :]
+            < torch.tensor([lengths[i] for i in idx], device=audio.device)[:, None]
+        )
+        sub = sub * keep[:, None, :].to(sub.dtype)
+        return F.pad(sub, (0, padded - sub.shape[-1])) if sub.shape[-1] < padded else sub
 
 
 def build_codec(config: CodecConfig | dict[str, Any], source: str = "config") -> Codec:
