@@ -1,1 +1,22 @@
-"""Losses: reconstruction, adversarial, feature matching, balancer. Importing registers them."""
+"""Losses: reconstruction (l1, mel, mrstft), adversarial (hinge, lsgan), feature matching, balancer.
+
+Importing registers them with `codeckit.registry.LOSSES`.
+"""
+
+from codeckit.losses.adversarial import AdversarialLoss, FeatureMatchingLoss, HingeLoss, LeastSquaresLoss
+from codeckit.losses.balancer import Balancer
+from codeckit.losses.mel import MelSpectrogram, MultiScaleMelLoss, mel_filterbank
+from codeckit.losses.reconstruction import MultiResolutionSTFTLoss, WaveformL1Loss
+
+__all__ = [
+    "AdversarialLoss",
+    "Balancer",
+    "FeatureMatchingLoss",
+    "HingeLoss",
+    "LeastSquaresLoss",
+    "MelSpectrogram",
+    "MultiResolutionSTFTLoss",
+    "MultiScaleMelLoss",
+    "WaveformL1Loss",
+    "mel_filterbank",
+]
