@@ -1,0 +1,87 @@
+"""Kaldi-style data directories: `wav.scp`, `text`, `utt2spk`, `spk2utt` (and `utt2dur` when known).
+
+Every file has one `<id> <value>` line per utterance, sorted by id. Ids and paths must not
+contain whitespace, so the lists split unambiguously on the first space.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from codeckit.corpus.errors import CorpusError
+from codeckit.fileio import write_text_atomic
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One entry of a data directory."""
+
+    utt: str
+    speaker: str
+    path: str
+    text: str = ""
+    duration: float | None = None
+
+
+def write_data_dir(directory: str | os.PathLike, utterances: Iterable[Utterance]) -> Path:
+    """Write a Kaldi data directory for `utterances`; raises CorpusError on duplicate or malformed ids."""
+    d = Path(directory)
+    utts = sorted(utterances, key=lambda u: u.utt)
+    if not utts:
+        raise CorpusError(f"no utterances to write to {d}")
+    seen: set[str] = set()
+    for u in utts:
+        for what, value in (("utterance id", u.utt), ("speaker id", u.speaker), ("path", u.path)):
+            if not value or any(c.isspace() for c in value):
+                raise CorpusError(f"{d}: {what} {value!r} is empty or contains whitespace")
+        if u.utt in seen:
+            raise CorpusError(f"{d}: duplicate utterance id '{u.utt}'")
+        if not u.utt.startswith(u.speaker):
+            raise CorpusError(f"{d}: utterance id '{u.utt}' does not start with its speaker id '{u.speaker}'")
+        seen.add(u.utt)
+    spk2utt: dict[str, list[str]] = defaultdict(list)
+    for u in utts:
+        spk2utt[u.speaker].append(u.utt)
+    write_text_atomic(d / "wav.scp", "".join(f"{u.utt} {u.path}\n" for u in utts))
+    write_text_atomic(d / "text", "".join(f"{u.utt} {' '.join(u.text.split())}\n" for u in utts))
+    write_text_atomic(d / "utt2spk", "".join(f"{u.utt} {u.speaker}\n" for u in utts))
+    write_text_atomic(d / "spk2utt", "".join(f"{s} {' '.join(us)}\n" for s, us in sorted(spk2utt.items())))
+    if all(u.duration is not None for u in utts):
+        write_text_atomic(d / "utt2dur", "".join(f"{u.utt} {u.duration:.3f}\n" for u in utts))
+    return d
+
+
+def read_scp(path: str | os.PathLike) -> dict[str, str]:
+    """Read an `<id> <value>` list (wav.scp, text, utt2spk) into an ordered dict."""
+    p = Path(path)
+    if not p.is_file():
+        raise CorpusError(f"list file not found: {p}")
+    out: dict[str, str] = {}
+    for n, line in enumerate(p.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise CorpusError(f"{p}:{n}: expected '<id> <value>', got {line!r}")
+        if parts[0] in out:
+            raise CorpusError(f"{p}:{n}: duplicate id '{parts[0]}'")
+        out[parts[0]] = parts[1].strip()
+    return out
+
+
+def subset_data_dir(src: str | os.PathLike, dst: str | os.PathLike, n: int) -> Path:
+    """Copy the first `n` utterances of data directory `src` (by id) to `dst`, keeping the file set."""
+    s, d = Path(src), Path(dst)
+    wav = read_scp(s / "wav.scp")
+    keep = sorted(wav)[:n]
+    text = read_scp(s / "text") if (s / "text").is_file() else {}
+    utt2spk = read_scp(s / "utt2spk")
+    dur = read_scp(s / "utt2dur") if (s / "utt2dur").is_file() else {}
+    return write_data_dir(
+        d,
+        [Utterance(u, utt2spk[u], wav[u], text.get(u, ""), float(dur[u]) if u in dur else None) for u in keep],
+    )
