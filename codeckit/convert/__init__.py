@@ -1,0 +1,1 @@
+"""Converters from released checkpoints (SNAC, EnCodec) into codeckit model directories."""
