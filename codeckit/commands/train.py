@@ -1,0 +1,40 @@
+"""`codeckit train --config CONF.yaml --exp-dir DIR`: train a codec (GAN) from a training config.
+
+Runs the same on CPU, one GPU, or under `torchrun --nproc_per_node N` (DDP: gloo on CPU, NCCL on GPU).
+Writes DIR/checkpoints, DIR/tb (TensorBoard), DIR/train.log, DIR/metrics.jsonl and, at the end, the
+model directory DIR/model (config.yaml + model.safetensors).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a codec from a config", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    p.add_argument("--config", required=True, help="training YAML (model, data, train, losses, discriminators)")
+    p.add_argument("--exp-dir", required=True, help="experiment directory (checkpoints, logs, final model)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in EXP_DIR")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="stop after this many steps (default train.max_steps; the LR schedule still follows train.max_steps)",
+    )
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from codeckit.train.config import load_training_config
+    from codeckit.train.trainer import Trainer
+
+    cfg = load_training_config(args.config)
+    trainer = Trainer(cfg, args.exp_dir, device=args.device, resume=args.resume, max_steps=args.max_steps)
+    try:
+        trainer.fit()
+    finally:
+        trainer.close()
+    return 0
