@@ -90,8 +90,16 @@ class Trainer:
         self.device = self.dist.device
         self.stop_step = int(max_steps) if max_steps is not None else tc.max_steps
         self._handlers: list[logging.Handler] = []
+        self.tb = None
         self._setup_logging()
+        try:
+            self._build(resume)
+        except BaseException:
+            self.close()
+            raise
 
+    def _build(self, resume: bool) -> None:
+        config, tc = self.cfg, self.cfg.train
         random.seed(tc.seed)
         np.random.seed(tc.seed)
         torch.manual_seed(tc.seed)
@@ -133,7 +141,6 @@ class Trainer:
         self.skipped = 0
         torch.manual_seed(tc.seed + self.dist.rank)  # ranks differ in quantizer dropout and noise
         self._prepare_exp_dir(resume)
-        self.tb = None
         if self.dist.is_main:
             from codeckit.train.tblog import TBLogger
 
@@ -369,8 +376,11 @@ class Trainer:
     def _note_bad(self, bad: list[tuple[str, str]]) -> None:
         for path, reason in bad:
             self.skipped += 1
-            self.bad_files.add(path)
-            log.warning("skipping bad file %s: %s (skipped so far: %d)", path, reason, self.skipped)
+            if path not in self.bad_files:
+                self.bad_files.add(path)
+                log.warning("skipping bad file %s: %s (%d bad files so far)", path, reason, len(self.bad_files))
+            else:
+                log.debug("skipping bad file %s again", path)
         if len(self.bad_files) > self.cfg.data.max_bad_files:
             raise DataError(
                 f"{len(self.bad_files)} files in {self.cfg.data.train} could not be read "
@@ -381,7 +391,8 @@ class Trainer:
         row = {"step": self.step, **metrics}
         if rate is not None:
             row["speed/steps_per_s"], row["speed/audio_s_per_s"] = rate
-        row["data/skipped_files"] = self.skipped
+        row["data/bad_files"] = len(self.bad_files)
+        row["data/skipped_reads"] = self.skipped
         self.history.append(row)
         if self.dist.is_main:
             with open(self.exp_dir / "metrics.jsonl", "a") as f:
@@ -438,7 +449,7 @@ class Trainer:
                 self.save()
             self.export()
             if self.skipped:
-                log.warning("%d bad reads skipped (%d distinct files)", self.skipped, len(self.bad_files))
+                log.warning("%d bad files skipped (%d reads)", len(self.bad_files), self.skipped)
         finally:
             if bar is not None:
                 bar.close()
