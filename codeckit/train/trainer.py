@@ -365,7 +365,8 @@ class Trainer:
         if self.opt_d is not None:
             metrics["lr/discriminator"] = self.opt_d.param_groups[0]["lr"]
         for k, v in out.stats.items():
-            metrics[f"codebook/{k}"] = float(v)
+            if torch.is_tensor(v) and v.numel() == 1 or isinstance(v, (int, float)):
+                metrics[f"codebook/{k}"] = float(v)
         if self.balancer is not None:
             for k, v in self.balancer.last_norms.items():
                 metrics[f"balancer/grad_norm/{k}"] = v
