@@ -93,7 +93,7 @@ def bench_one(name: str, seconds: float, repeats: int) -> list[dict]:
         sr = codec.sample_rate
         one = torch.randn(1, codec.channels, sr) * 0.1
         audio = torch.randn(1, codec.channels, int(seconds * sr)) * 0.1
-        with torch.inference_mode():
+        with torch.no_grad():  # not inference_mode: it breaks weight-norm parametrizations under FlopCounterMode
             codes_one = codec.encode(one)
             codes = codec.encode(audio)
             impls = [("codeckit", codec.encode, codec.decode, codes_one, codes)]
