@@ -1,0 +1,222 @@
+"""Streamable 1-D convolutions whose output lengths are exact, causal or not (EnCodec's padding rules).
+
+`StreamableConv1d` maps T input frames to ceil(T / stride) output frames. With effective kernel
+k_eff = (kernel - 1) * dilation + 1 the padding is `total = k_eff - stride`: causal puts all of it on
+the left; non-causal puts `total - total // 2` left and `total // 2` right. Then `(-T) % stride` more
+frames go on the right so the last window is full. Padding is zeros or a reflection (`pad_mode`).
+
+`StreamableConvTranspose1d` maps T frames to T * stride: it trims `total = kernel - stride` output
+frames, all on the right when causal, else `total // 2` right and the rest left.
+
+State-dict layout (the converters rely on it): the inner torch conv is at attribute `conv`:
+- no norm:        `<prefix>.conv.weight`, `<prefix>.conv.bias`
+- weight norm:    `<prefix>.conv.parametrizations.weight.original0` (g, shape (out, 1, 1), or (in, 1, 1) for
+                  the transposed conv), `<prefix>.conv.parametrizations.weight.original1` (v), `<prefix>.conv.bias`
+  (torch.nn.utils.parametrizations.weight_norm over dim 0; the old `weight_g` / `weight_v` map to original0/1).
+
+Streaming (see `codeckit.nn.streaming`): a causal conv keeps its last `total` inputs (`previous`); a causal
+transposed conv keeps its `kernel - stride` overlapping outputs (`partial`). Non-causal layers with padding
+cannot stream exactly and refuse to.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
+
+from codeckit.nn.streaming import StreamingError, StreamingModule
+
+NORMS = ("weight_norm", "none")
+PAD_MODES = ("zeros", "constant", "reflect")  # "constant" is "zeros" (torch's name)
+
+
+def _normed(conv: nn.Module, norm: str) -> nn.Module:
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    return weight_norm(conv) if norm == "weight_norm" else conv
+
+
+def pad1d(x: torch.Tensor, left: int, right: int, mode: str = "zeros") -> torch.Tensor:
+    """Pad the last axis; reflect padding on a signal shorter than the pad first extends it with zeros."""
+    if mode in ("zeros", "constant"):
+        return F.pad(x, (left, right))
+    length = x.shape[-1]
+    widest = max(left, right)
+    if length <= widest:  # reflect needs more samples than the pad: borrow zeros, then drop them
+        extra = widest - length + 1
+        y = F.pad(F.pad(x, (0, extra)), (left, right), mode=mode)
+        return y[..., : y.shape[-1] - extra]
+    return F.pad(x, (left, right), mode=mode)
+
+
+class StreamableConv1d(StreamingModule):
+    """Conv1d with exact output length ceil(T / stride), causal or centered, optional weight norm."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        dilation: int = 1,
+        groups: int = 1,
+        bias: bool = True,
+        causal: bool = False,
+        norm: str = "none",
+        pad_mode: str = "zeros",
+    ):
+        super().__init__()
+        if pad_mode not in PAD_MODES:
+            raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+        self.kernel_size = int(kernel_size)
+        self.stride = int(stride)
+        self.dilation = int(dilation)
+        self.causal = bool(causal)
+        self.pad_mode = "zeros" if pad_mode == "constant" else pad_mode
+        k_eff = (self.kernel_size - 1) * self.dilation + 1
+        if self.stride > k_eff:
+            raise ValueError(f"stride {stride} larger than the effective kernel {k_eff} would skip input frames")
+        self.padding_total = k_eff - self.stride
+        conv = nn.Conv1d(
+            in_channels, out_channels, kernel_size, stride=stride, dilation=dilation, groups=groups, bias=bias
+        )
+        self.conv = _normed(conv, norm)
+
+    @property
+    def padding(self) -> tuple[int, int]:
+        """(left, right) padding before the extra right padding that fills the last window."""
+        if self.causal:
+            return self.padding_total, 0
+        right = self.padding_total // 2
+        return self.padding_total - right, right
+
+    def output_length(self, length: int) -> int:
+        return -(-length // self.stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.streaming_state is not None:
+            return self._step(x)
+        left, right = self.padding
+        extra = (-x.shape[-1]) % self.stride
+        return self.conv(pad1d(x, left, right + extra, self.pad_mode))
+
+    # -- streaming ----------------------------------------------------------------------------
+    def _init_streaming_state(
+        self, batch_size: int, device: torch.device, dtype: torch.dtype
+    ) -> dict[str, torch.Tensor]:
+        if self.padding_total == 0:
+            return {}
+        if not self.causal:
+            raise StreamingError(
+                f"a non-causal conv (kernel {self.kernel_size}, dilation {self.dilation}) needs future input "
+                "and cannot stream exactly"
+            )
+        in_channels = self.conv.in_channels
+        state = {"previous": torch.zeros(batch_size, in_channels, self.padding_total, device=device, dtype=dtype)}
+        if self.pad_mode == "reflect":
+            state["first"] = torch.ones(batch_size, dtype=torch.bool, device=device)
+        return state
+
+    def _step(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % self.stride:
+            raise StreamingError(
+                f"streaming chunk of {x.shape[-1]} frames is not a multiple of the stride {self.stride}"
+            )
+        state = self.streaming_state
+        assert state is not None
+        total = self.padding_total
+        if total == 0:
+            return self.conv(x)
+        previous = state["previous"]
+        if previous.shape[0] != x.shape[0]:
+            raise StreamingError(f"streaming state holds {previous.shape[0]} streams, chunk has batch {x.shape[0]}")
+        if "first" in state:
+            first = state["first"]
+            if bool(first.any()):
+                if x.shape[-1] <= total:
+                    raise StreamingError(
+                        f"a reflect-padded conv needs a first chunk longer than {total} frames, got {x.shape[-1]}"
+                    )
+                reflected = x[..., 1 : total + 1].flip(-1)
+                previous = torch.where(first[:, None, None], reflected, previous)
+            state["first"] = torch.zeros_like(first)
+        buf = torch.cat([previous, x], dim=-1)
+        state["previous"] = buf[..., buf.shape[-1] - total :]
+        return self.conv(buf)
+
+
+class StreamableConvTranspose1d(StreamingModule):
+    """ConvTranspose1d with exact output length T * stride, causal (trim right) or centered."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        groups: int = 1,
+        bias: bool = True,
+        causal: bool = False,
+        norm: str = "none",
+    ):
+        super().__init__()
+        if kernel_size < stride:
+            raise ValueError(f"kernel_size {kernel_size} smaller than stride {stride} would leave output gaps")
+        self.kernel_size = int(kernel_size)
+        self.stride = int(stride)
+        self.causal = bool(causal)
+        self.padding_total = self.kernel_size - self.stride
+        conv = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride, groups=groups, bias=bias)
+        self.conv = _normed(conv, norm)
+
+    @property
+    def trim(self) -> tuple[int, int]:
+        """(left, right) output frames removed."""
+        if self.causal:
+            return 0, self.padding_total
+        right = self.padding_total // 2
+        return self.padding_total - right, right
+
+    def output_length(self, length: int) -> int:
+        return length * self.stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.streaming_state is not None:
+            return self._step(x)
+        y = self.conv(x)
+        left, right = self.trim
+        return y[..., left : y.shape[-1] - right]
+
+    # -- streaming ----------------------------------------------------------------------------
+    def _init_streaming_state(
+        self, batch_size: int, device: torch.device, dtype: torch.dtype
+    ) -> dict[str, torch.Tensor]:
+        if self.padding_total == 0:
+            return {}
+        if not self.causal:
+            raise StreamingError(
+                f"a non-causal transposed conv (kernel {self.kernel_size}, stride {self.stride}) trims output on "
+                "the left and cannot stream exactly"
+            )
+        return {
+            "partial": torch.zeros(batch_size, self.conv.out_channels, self.padding_total, device=device, dtype=dtype)
+        }
+
+    def _step(self, x: torch.Tensor) -> torch.Tensor:
+        state = self.streaming_state
+        assert state is not None
+        y = self.conv(x)
+        total = self.padding_total
+        if total == 0:
+            return y
+        partial = state["partial"]
+        if partial.shape[0] != x.shape[0]:
+            raise StreamingError(f"streaming state holds {partial.shape[0]} streams, chunk has batch {x.shape[0]}")
+        y = torch.cat([y[..., :total] + partial, y[..., total:]], dim=-1)
+        tail = y[..., y.shape[-1] - total :]
+        if self.conv.bias is not None:
+            tail = tail - self.conv.bias[:, None]
+        state["partial"] = tail
+        return y[..., : y.shape[-1] - total]
