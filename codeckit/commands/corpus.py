@@ -3,7 +3,7 @@
 synth     make the built-in synthetic speech corpus (espeak-ng, flite, festival + sox)
 download  download real corpora with SHA-256 checks and resume, and extract them
 prepare   write Kaldi data dirs (train/dev/test) from a real corpus's folder
-subset    copy the first N utterances of a data dir (a quick test set)
+subset    copy N evenly spaced utterances of a data dir (a quicker test set)
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--dev-speakers", type=int, default=4, help="VCTK: held-out dev speakers")
     r.set_defaults(func=run_prepare)
 
-    b = cs.add_parser("subset", help="first N utterances of a data dir")
+    b = cs.add_parser("subset", help="N evenly spaced utterances of a data dir")
     b.add_argument("src", help="data dir with wav.scp and utt2spk")
     b.add_argument("dst", help="new data dir")
     b.add_argument("--n", type=int, required=True, help="utterances to keep")

@@ -74,10 +74,13 @@ def read_scp(path: str | os.PathLike) -> dict[str, str]:
 
 
 def subset_data_dir(src: str | os.PathLike, dst: str | os.PathLike, n: int) -> Path:
-    """Copy the first `n` utterances of data directory `src` (by id) to `dst`, keeping the file set."""
+    """Copy `n` utterances of data directory `src`, evenly spaced in id order (so most speakers stay), to `dst`."""
     s, d = Path(src), Path(dst)
+    if n < 1:
+        raise CorpusError(f"a subset needs at least one utterance, got n={n}")
     wav = read_scp(s / "wav.scp")
-    keep = sorted(wav)[:n]
+    ids = sorted(wav)
+    keep = ids if n >= len(ids) else [ids[i * len(ids) // n] for i in range(n)]
     text = read_scp(s / "text") if (s / "text").is_file() else {}
     utt2spk = read_scp(s / "utt2spk")
     dur = read_scp(s / "utt2dur") if (s / "utt2dur").is_file() else {}

@@ -10,12 +10,12 @@
 # and the elapsed time. run.pl exits 0 only if every job exited 0; otherwise it names the failed
 # jobs' logs on stderr and exits 1, so the calling stage fails.
 #
-# Arguments without whitespace are passed to bash as they are (so '|', '>' and '&&' given as
+# Arguments without whitespace or quotes are passed to bash as they are (so '|', '>' and '&&' given as
 # separate arguments act as shell operators); arguments with whitespace are single-quoted.
 #
 # Options (the same as slurm.pl's, so cmd.sh can name either):
 #   --max-jobs-run N   run at most N jobs at a time (default: all at once)
-#   --num-threads N    threads per job: exported as OMP_NUM_THREADS and MKL_NUM_THREADS (default 1)
+#   --num-threads N    threads per job: exported as OMP_NUM_THREADS and MKL_NUM_THREADS (default: left as is)
 #   --mem SIZE, --gpu N, --time T
 #                      resource requests for a queue; run.pl accepts and ignores them here
 use strict;
@@ -26,7 +26,7 @@ use File::Path qw(make_path);
 use Time::HiRes qw(time);
 
 my $max_jobs = 0;
-my $num_threads = 1;
+my $num_threads = 0;
 sub usage {
     print STDERR "usage: run.pl [--max-jobs-run N] [--num-threads N] [VAR=START:END] LOGFILE COMMAND [ARGS...]\n";
     exit 1;
@@ -58,7 +58,7 @@ if (defined $var && $end > $start && $logfile !~ /\b$var\b/) {
 
 my $cmd = join(' ', map {
     my $a = $_;
-    if ($a =~ /^\S+$/) { $a }
+    if ($a =~ /^[^\s'"]+$/) { $a }
     else { (my $q = $a) =~ s/'/'\\''/g; "'$q'" }
 } @ARGV);
 
@@ -77,14 +77,16 @@ sub run_job {
     my $t0 = time();
     print $fh "# $c\n# Started at " . strftime('%a %b %e %H:%M:%S %Z %Y', localtime) . "\n#\n";
     close $fh;
-    $ENV{OMP_NUM_THREADS} = $num_threads;
-    $ENV{MKL_NUM_THREADS} = $num_threads;
+    if ($num_threads > 0) {
+        $ENV{OMP_NUM_THREADS} = $num_threads;
+        $ENV{MKL_NUM_THREADS} = $num_threads;
+    }
     system('bash', '-c', "( $c ) >>'$log' 2>&1");
     my $status = $?;
     my $code = $status == -1 ? 127 : ($status & 127) ? 128 + ($status & 127) : $status >> 8;
     my $elapsed = time() - $t0;
     open($fh, '>>', $log) or die "run.pl: cannot append to log $log: $!\n";
-    printf $fh "# Accounting: time=%d threads=%d\n", $elapsed + 0.5, $num_threads;
+    printf $fh "# Accounting: time=%d threads=%d\n", $elapsed + 0.5, $num_threads || 1;
     printf $fh "# Ended (code %d) at %s, elapsed time %.1f seconds\n", $code,
         strftime('%a %b %e %H:%M:%S %Z %Y', localtime), $elapsed;
     close $fh;

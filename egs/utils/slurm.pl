@@ -57,7 +57,7 @@ if (defined $var && $end > $start && $logfile !~ /\b$var\b/) {
 }
 my $cmd = join(' ', map {
     my $a = $_;
-    if ($a =~ /^\S+$/) { $a }
+    if ($a =~ /^[^\s'"]+$/) { $a }
     else { (my $q = $a) =~ s/'/'\\''/g; "'$q'" }
 } @ARGV);
 

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The default codeckit recipe: make a synthetic multi-speaker speech corpus, train a codec on it,
+# export it to ONNX, tokenize and decode the test set (unseen voices, unseen sentences), and score
+# it beside Opus 6 kbps and Codec2 3200 bps.
+#
+#   bash run.sh                            # all stages with the defaults (~20 min on 2 CPU cores)
+#   bash run.sh --stage 4                  # resume from stage 4
+#   bash run.sh --conf conf/cpu.yaml --size full    # the longer CPU run (about 2 hours of training)
+#
+# Stages: 0 corpus, 1 lists, 2 train, 3 export, 4 tokenize + detokenize, 5 bench (leaderboard).
+# A finished stage is skipped on a re-run. Logs: exp/log/ (corpus) and exp/<tag>/log/ (the rest).
+
+stage=0
+stop_stage=5
+size=small            # corpus size: small (400 utterances, ~1 min to make) or full (2,500 sentences)
+text=fortunes         # sentence source: fortunes (Debian package 'fortunes') or grammar (built in)
+db=../db              # where corpora are made: $db/synth_<size>
+conf=conf/fast.yaml   # training config; its model.sample_rate picks the 16 kHz or 24 kHz lists
+tag=                  # experiment name (default: the config's file name)
+device=auto           # cpu, cuda, cuda:N or auto
+nj=2                  # parallel jobs (corpus synthesis, tokenize, bench)
+baselines="opus:6000 codec2:3200"
+help_message="Usage: bash run.sh [options]
+  --stage N / --stop-stage N   first / last stage to run (0 corpus, 1 lists, 2 train, 3 export,
+                               4 tokenize+detokenize, 5 bench); default $stage..$stop_stage
+  --size small|full            corpus size (default $size)
+  --text fortunes|grammar      sentence source (default $text)
+  --db DIR                     corpus folder parent (default $db)
+  --conf FILE                  training config (default $conf; see conf/)
+  --tag NAME                   experiment name under exp/ (default: the config's name)
+  --device auto|cpu|cuda       training device (default $device)
+  --nj N                       parallel jobs (default $nj)
+  --baselines 'SPEC ...'       classic codecs to score beside the model (default '$baselines')"
+
+. utils/parse_options.sh
+set -euo pipefail
+. ./path.sh
+. ./cmd.sh
+
+[ -f "$conf" ] || { echo "$0: training config $conf not found" >&2; exit 1; }
+case $size in small | full) ;; *) echo "$0: --size must be small or full, got '$size'" >&2; exit 1 ;; esac
+tag=${tag:-$(basename "$conf" .yaml)}
+exp=exp/$tag
+corpus=$db/synth_$size
+fs=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["model"]["sample_rate"])' "$conf")
+case $fs in 16000) rate=16k ;; 24000) rate=24k ;; *) rate=$fs ;; esac
+mkdir -p exp/log
+
+log() { echo "$(date '+%F %T') $*"; }
+log "recipe: corpus $corpus ($size, $text), config $conf ($fs Hz), experiment $exp"
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  rates="16000 24000"
+  [ "$rate" = "$fs" ] && rates="$rates $fs"  # the config's rate is neither: make it too
+  args="--out $corpus --size $size --text $text --rates $rates --jobs $nj"
+  if [ -f "$corpus/.done" ] && [ "$(cat "$corpus/.done")" = "$args" ]; then
+    log "stage 0: corpus $corpus exists, skipping"
+  else
+    log "stage 0: making the corpus in $corpus; log: exp/log/corpus_$size.log"
+    # shellcheck disable=SC2086
+    $decode_cmd "exp/log/corpus_$size.log" codeckit corpus synth $args --no-progress
+    echo "$args" > "$corpus/.done"
+  fi
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  [ -f "$corpus/$rate/test/wav.scp" ] || { echo "$0: no $rate lists in $corpus: run stage 0" >&2; exit 1; }
+  log "stage 1: data/{train,dev,test} <- $corpus/$rate"
+  for split in train dev test; do
+    rm -rf "data/$split"
+    mkdir -p "data/$split"
+    cp "$corpus/$rate/$split"/{wav.scp,text,utt2spk,spk2utt,utt2dur} "data/$split/"
+    log "  $split: $(wc -l < "data/$split/wav.scp") utterances, $(wc -l < "data/$split/spk2utt") speakers"
+  done
+fi
+
+if [ "$stop_stage" -ge 2 ]; then
+  utils/codec_stages.sh --stage "$stage" --stop-stage "$stop_stage" --conf "$conf" --exp "$exp" \
+    --test-set data/test --device "$device" --nj "$nj" --baselines "$baselines"
+fi

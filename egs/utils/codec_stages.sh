@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# codec_stages.sh: the stages every codec recipe shares once its data lists exist.
+#
+#   2 train       codeckit train --config CONF --exp-dir EXP        -> EXP/model
+#   3 export      codeckit export EXP/model                         -> EXP/model/*.onnx
+#   4 tokenize    codeckit tokenize TEST/wav.scp, then detokenize   -> EXP/tokens/test, EXP/decoded/test
+#   5 bench       codeckit bench: the model beside the baselines    -> EXP/bench
+#
+# Run from a recipe folder (with path.sh and cmd.sh) by the recipe's run.sh. A stage that finished
+# leaves EXP/.done.<stage>; a re-run skips it. Training that stopped part-way resumes from its last
+# checkpoint. Every stage logs to EXP/log/<stage>.log and fails loudly, naming the log.
+
+stage=2
+stop_stage=5
+conf=           # training config (the whole truth about the run)
+exp=            # experiment folder
+test_set=data/test
+device=auto     # cpu, cuda, cuda:N or auto
+nj=2            # parallel jobs for tokenize and bench
+baselines="opus:6000 codec2:3200"
+help_message="Usage: utils/codec_stages.sh --conf conf/X.yaml --exp exp/X [--stage 2] [--stop-stage 5]
+  [--test-set data/test] [--device auto] [--nj 2] [--baselines 'opus:6000 codec2:3200']"
+
+. utils/parse_options.sh
+set -euo pipefail
+. ./path.sh
+. ./cmd.sh
+
+[ -n "$conf" ] && [ -n "$exp" ] || { echo "$0: --conf and --exp are required" >&2; exit 1; }
+[ -f "$conf" ] || { echo "$0: training config $conf not found" >&2; exit 1; }
+name=$(basename "$exp")
+mkdir -p "$exp/log"
+
+log() { echo "$(date '+%F %T') [$name] $*"; }
+
+# Fail with a clear message when this checkout lacks a codeckit command a stage needs.
+need() {
+  local cmd=$1 st=$2
+  if ! codeckit "$cmd" --help >/dev/null 2>&1; then
+    echo "$0: stage $st needs 'codeckit $cmd', which this checkout does not have (see 'codeckit --help')" >&2
+    exit 1
+  fi
+}
+
+# The experiment is tied to its config: refuse to mix two configs in one folder.
+conf_sum=$(sha1sum < "$conf" | cut -c1-16)
+if [ -f "$exp/.conf.sha1" ] && [ "$(cat "$exp/.conf.sha1")" != "$conf_sum" ]; then
+  echo "$0: $exp was made with another version of $conf; remove $exp or pass another --tag" >&2
+  exit 1
+fi
+echo "$conf_sum" > "$exp/.conf.sha1"
+cp "$conf" "$exp/train.yaml"
+
+model=$exp/model
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  if [ -f "$exp/.done.train" ] && [ -f "$model/model.safetensors" ]; then
+    log "stage 2: trained model exists in $model, skipping"
+  else
+    need train 2
+    resume=
+    if compgen -G "$exp/checkpoints/*" >/dev/null; then resume=--resume; fi
+    log "stage 2: training with $conf ${resume:+(resuming)}; log: $exp/log/train.log (also $exp/train.log, TensorBoard $exp/tb)"
+    $train_cmd "$exp/log/train.log" codeckit train --config "$conf" --exp-dir "$exp" --device "$device" $resume
+    [ -f "$model/model.safetensors" ] || { echo "$0: training ended without $model/model.safetensors" >&2; exit 1; }
+    touch "$exp/.done.train"
+  fi
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  if [ -f "$exp/.done.export" ]; then
+    log "stage 3: ONNX graphs exist in $model, skipping"
+  else
+    need export 3
+    log "stage 3: exporting $model to ONNX; log: $exp/log/export.log"
+    $decode_cmd "$exp/log/export.log" codeckit export "$model"
+    touch "$exp/.done.export"
+  fi
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  if [ -f "$exp/.done.tokenize" ]; then
+    log "stage 4: tokens and decoded test audio exist, skipping"
+  else
+    need tokenize 4
+    need detokenize 4
+    log "stage 4: tokenizing $test_set -> $exp/tokens/test; log: $exp/log/tokenize.log"
+    $decode_cmd "$exp/log/tokenize.log" \
+      codeckit tokenize "$test_set/wav.scp" --model "$model" --out "$exp/tokens/test" --jobs "$nj"
+    log "stage 4: detokenizing -> $exp/decoded/test; log: $exp/log/detokenize.log"
+    $decode_cmd "$exp/log/detokenize.log" \
+      codeckit detokenize "$exp/tokens/test" --model "$model" --out "$exp/decoded/test"
+    touch "$exp/.done.tokenize"
+  fi
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  if [ -f "$exp/.done.bench" ]; then
+    log "stage 5: leaderboard exists in $exp/bench, skipping"
+  else
+    need bench 5
+    log "stage 5: scoring $name beside $baselines on $test_set; log: $exp/log/bench.log"
+    # shellcheck disable=SC2086
+    $decode_cmd "$exp/log/bench.log" \
+      codeckit bench --codecs "$name=$model" $baselines --data "$test_set/wav.scp" --out "$exp/bench" --jobs "$nj"
+    touch "$exp/.done.bench"
+  fi
+  for f in "$exp"/bench/*.md; do
+    [ -f "$f" ] && { echo; cat "$f"; }
+  done
+  log "results: $exp/bench (leaderboard), $exp/decoded/test (decoded test audio), $model (model + ONNX)"
+fi

@@ -1,0 +1,103 @@
+"""The recipes: scripts parse, options and help work, configs load, and finished stages are skipped."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from codeckit.train.config import load_training_config
+
+ROOT = Path(__file__).resolve().parents[2]
+EGS = ROOT / "egs"
+RECIPES = sorted(p.parent for p in EGS.glob("*/*/run.sh"))
+CONFS = sorted(EGS.glob("*/*/conf/*.yaml"))
+
+
+def run(cmd: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_the_expected_recipes_exist():
+    names = {f"{p.parent.name}/{p.name}" for p in RECIPES}
+    assert {"synth_speech/codec", "libritts/codec", "ljspeech/codec", "vctk/codec"} <= names
+
+
+@pytest.mark.parametrize("script", [*(r / "run.sh" for r in RECIPES), *sorted((EGS / "utils").glob("*.sh"))])
+def test_scripts_parse(script: Path):
+    res = run(["bash", "-n", str(script)], script.parent)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.parent.name)
+def test_recipe_layout_help_and_unknown_option(recipe: Path):
+    for name in ("path.sh", "cmd.sh", "utils/parse_options.sh", "utils/run.pl"):
+        assert (recipe / name).exists(), name
+    res = run(["bash", "run.sh", "--help"], recipe)
+    assert res.returncode == 0 and "--stage" in res.stdout
+    res = run(["bash", "run.sh", "--no-such-option", "1"], recipe)
+    assert res.returncode == 1 and "unknown option '--no-such-option'" in res.stderr
+    res = run(["sh", "run.sh"], recipe)
+    assert res.returncode == 1 and "bash" in res.stderr
+
+
+@pytest.mark.parametrize("conf", CONFS, ids=lambda p: f"{p.parents[2].name}/{p.name}")
+def test_training_configs_load_and_read_the_recipe_lists(conf: Path):
+    cfg = load_training_config(conf)
+    assert cfg.data.train == "data/train/wav.scp"
+    assert cfg.model.sample_rate in (16000, 24000)
+
+
+def test_default_config_is_small_and_fast():
+    cfg = load_training_config(EGS / "synth_speech/codec/conf/fast.yaml")
+    assert cfg.train.max_steps <= 2000 and not cfg.discriminators
+
+
+def _scratch_recipe(tmp_path: Path) -> Path:
+    """A recipe folder outside the checkout: path.sh points back at this checkout."""
+    r = tmp_path / "recipe"
+    (r / "conf").mkdir(parents=True)
+    (r / "utils").symlink_to(EGS / "utils")
+    (r / "path.sh").write_text(f'CODECKIT_ROOT="{ROOT}"\n. "$CODECKIT_ROOT/egs/utils/path.sh"\n')
+    shutil.copy(EGS / "synth_speech/codec/cmd.sh", r / "cmd.sh")
+    shutil.copy(EGS / "synth_speech/codec/conf/fast.yaml", r / "conf/fast.yaml")
+    return r
+
+
+def test_finished_stages_are_skipped_and_results_shown(tmp_path: Path):
+    r = _scratch_recipe(tmp_path)
+    exp = r / "exp/fast"
+    (exp / "model").mkdir(parents=True)
+    (exp / "bench").mkdir()
+    (exp / "model/model.safetensors").write_bytes(b"")
+    (exp / "bench/leaderboard.md").write_text("| codec | kbps |\n| fast | 2.0 |\n")
+    for s in ("train", "export", "tokenize", "bench"):
+        (exp / f".done.{s}").touch()
+    args = ["bash", "utils/codec_stages.sh", "--conf", "conf/fast.yaml", "--exp", "exp/fast"]
+    res = run(args, r)
+    assert res.returncode == 0, res.stderr
+    for n in (2, 3, 4, 5):
+        assert f"stage {n}:" in res.stdout and "skipping" in res.stdout
+    assert "| fast | 2.0 |" in res.stdout
+    assert "results: exp/fast/bench" in res.stdout
+    assert not (exp / "log/train.log").exists()  # nothing ran
+
+    # the experiment is tied to its config: another config in the same folder is refused
+    (r / "conf/fast.yaml").write_text((r / "conf/fast.yaml").read_text().replace("max_steps: 1500", "max_steps: 10"))
+    res = run(args, r)
+    assert res.returncode == 1 and "another version of conf/fast.yaml" in res.stderr
+
+
+def test_stage_range_is_respected(tmp_path: Path):
+    r = _scratch_recipe(tmp_path)
+    res = run(["bash", "utils/codec_stages.sh", "--conf", "conf/fast.yaml", "--exp", "exp/x", "--stage", "6"], r)
+    assert res.returncode == 0, res.stderr
+    assert "stage" not in res.stdout
+
+
+def test_missing_config_fails_clearly(tmp_path: Path):
+    r = _scratch_recipe(tmp_path)
+    res = run(["bash", "utils/codec_stages.sh", "--conf", "conf/none.yaml", "--exp", "exp/x"], r)
+    assert res.returncode == 1 and "conf/none.yaml not found" in res.stderr
