@@ -2,3 +2,5 @@
 
 Importing this package registers its encoders and decoders.
 """
+
+from codeckit.nn import seanet  # noqa: F401,E402  (registers encoder/decoder "seanet")
