@@ -1,4 +1,4 @@
-"""Metrics: bitrate, and (later) PESQ, STOI, ViSQOL, mel distance, SI-SDR, codebook usage."""
+"""Metrics: bitrate (nominal and effective), alignment, PESQ, STOI, ViSQOL, spectral distances, SI-SDR."""
 
 from codeckit.metrics.bitrate import nominal_bitrate
 

@@ -1,0 +1,55 @@
+"""The leaderboard: codecs x files x metrics, cached, in parallel, reported as tables, plots and a page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from codeckit.bench.runner import RunStats
+from codeckit.bench.summary import CodecSummary
+
+
+@dataclass
+class BenchResult:
+    """What `run_bench` did and wrote."""
+
+    stats: RunStats
+    summaries: list[CodecSummary]
+    outputs: dict[str, Path]
+
+
+def run_bench(
+    codecs: Sequence[str],
+    data: str | Path,
+    out_dir: str | Path,
+    metrics: Sequence[str] | None = None,
+    jobs: int = 1,
+    retry_failed: bool = False,
+    n_examples: int = 3,
+    progress: bool = True,
+) -> BenchResult:
+    """Score every file of `data` (a directory or wav.scp) with every codec SPEC; write the reports to `out_dir`."""
+    from codeckit.bench.cache import ResultCache
+    from codeckit.bench.data import list_items
+    from codeckit.bench.report import write_reports
+    from codeckit.bench.runner import execute, plan
+    from codeckit.bench.specs import parse_specs
+    from codeckit.bench.summary import summarize
+    from codeckit.metrics.suite import METRICS, check_metric_names
+
+    metrics = check_metric_names(list(METRICS) if metrics is None else list(metrics))
+    entries = parse_specs(list(codecs))
+    items = list_items(data)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with ResultCache(out / "cache.sqlite") as cache:
+        tasks, _ = plan(entries, items, cache, out, metrics, retry_failed)
+        stats = execute(tasks, cache, jobs=jobs, progress=progress)
+        stats.skipped_pairs = len(entries) * len(items) - len(tasks)
+        summaries, per_file = summarize(entries, items, cache, out, metrics)
+    outputs = write_reports(out, entries, items, summaries, per_file, metrics, jobs=jobs, n_examples=n_examples)
+    return BenchResult(stats, summaries, outputs)
+
+
+__all__ = ["BenchResult", "run_bench"]

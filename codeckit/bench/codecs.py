@@ -1,0 +1,108 @@
+"""Every leaderboard codec behind one interface: run a mono signal through it and say what it spent.
+
+`run_codec` resamples the file to the codec's rate, times encode and decode separately, and
+resamples the output back, so metrics compare against the untouched original.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from codeckit.audio import resample
+from codeckit.baselines.base import fit_length
+from codeckit.bench.specs import CodecEntry
+
+
+@dataclass
+class CodecRun:
+    """One file through one codec."""
+
+    decoded: torch.Tensor  # (1, samples) at the file's rate
+    bits: float  # bits spent on the file (bytes produced, or nominal bits for token codecs)
+    nominal_bps: float  # the codec's declared bitrate
+    encode_s: float
+    decode_s: float
+    tokens: list[np.ndarray] | None  # per-level codes (token codecs only)
+
+
+class NeuralCodec:
+    """A codeckit model directory, loaded once per process."""
+
+    def __init__(self, model_dir: str):
+        from codeckit.codecs import load_codec
+
+        self.codec = load_codec(model_dir)
+        self.sample_rate = self.codec.sample_rate
+
+    @property
+    def codebook_sizes(self) -> list[int]:
+        return self.codec.codebook_sizes
+
+    @property
+    def frame_rates(self) -> list[float]:
+        return self.codec.frame_rates
+
+    def run(self, audio: torch.Tensor) -> CodecRun:
+        """Mono `(1, T)` at `sample_rate` through the model (repeated to its channel count)."""
+        x = audio[None].repeat(1, self.codec.channels, 1)
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            codes = self.codec.encode(x)
+            t1 = time.perf_counter()
+            y = self.codec.decode(codes, length=x.shape[-1])
+            t2 = time.perf_counter()
+        padded = self.codec.n_frames(x.shape[-1])[0] * self.codec.hop_lengths[0]
+        bits = self.codec.bitrate() * padded / self.sample_rate
+        tokens = [c[0].cpu().numpy().astype(np.int64) for c in codes]
+        return CodecRun(y[0].mean(0, keepdim=True).float(), bits, self.codec.bitrate(), t1 - t0, t2 - t1, tokens)
+
+
+class BaselineRunner:
+    """A classic codec (identity, Opus, Codec2) from codeckit.baselines."""
+
+    def __init__(self, codec):
+        self.codec = codec
+        self.sample_rate = codec.sample_rate
+
+    def run(self, audio: torch.Tensor) -> CodecRun:
+        x = audio[None]
+        t0 = time.perf_counter()
+        payloads = self.codec.encode(x)
+        t1 = time.perf_counter()
+        y = self.codec.decode(payloads, length=x.shape[-1])
+        t2 = time.perf_counter()
+        return CodecRun(y[0], float(self.codec.payload_bits(payloads[0])), self.codec.bitrate(), t1 - t0, t2 - t1, None)
+
+
+_LOADED: dict[tuple[str, int], NeuralCodec | BaselineRunner] = {}
+
+
+def open_codec(entry: CodecEntry, file_rate: int) -> NeuralCodec | BaselineRunner:
+    """The codec of `entry`, cached per process (identity runs at each file's own rate)."""
+    from codeckit.baselines import Codec2Codec, IdentityCodec, OpusCodec
+
+    cache_key = (entry.key, file_rate if entry.kind == "identity" else 0)
+    if cache_key not in _LOADED:
+        if entry.kind == "model":
+            _LOADED[cache_key] = NeuralCodec(entry.arg)
+        elif entry.kind == "opus":
+            _LOADED[cache_key] = BaselineRunner(OpusCodec(float(entry.arg)))
+        elif entry.kind == "codec2":
+            _LOADED[cache_key] = BaselineRunner(Codec2Codec(entry.arg))
+        elif entry.kind == "identity":
+            _LOADED[cache_key] = BaselineRunner(IdentityCodec(file_rate))
+        else:
+            raise ValueError(f"unknown codec kind {entry.kind!r}")
+    return _LOADED[cache_key]
+
+
+def run_codec(entry: CodecEntry, audio: torch.Tensor, sample_rate: int) -> CodecRun:
+    """Mono `(1, T)` audio at `sample_rate` through `entry`'s codec; the output comes back at `sample_rate`."""
+    codec = open_codec(entry, sample_rate)
+    out = codec.run(resample(audio, sample_rate, codec.sample_rate))
+    out.decoded = fit_length(resample(out.decoded, codec.sample_rate, sample_rate), audio.shape[-1])
+    return out

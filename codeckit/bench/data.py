@@ -1,0 +1,70 @@
+"""The evaluation set: every audio file under a directory, or the entries of a Kaldi-style wav.scp."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from codeckit.errors import AudioError
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One evaluation file: its id (safe as a file name), path and content hash."""
+
+    id: str
+    path: str
+    sha1: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}:{self.sha1}"
+
+
+def _sha1(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _safe_id(text: str) -> str:
+    return _UNSAFE.sub("_", text)
+
+
+def list_items(source: str | Path) -> list[Item]:
+    """Items of a directory (searched recursively for audio files) or a wav.scp (`ID PATH` per line)."""
+    source = Path(source)
+    pairs: list[tuple[str, Path]] = []
+    if source.is_dir():
+        for p in sorted(source.rglob("*")):
+            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES:
+                pairs.append((_safe_id(str(p.relative_to(source).with_suffix(""))), p))
+    elif source.is_file():
+        for n, line in enumerate(source.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            parts = line.split(maxsplit=1)
+            if len(parts) != 2:
+                raise AudioError(f"{source}:{n}: expected 'ID PATH', got '{line.strip()}'")
+            if parts[1].rstrip().endswith("|"):
+                raise AudioError(f"{source}:{n}: piped commands are not supported; give a file path")
+            pairs.append((_safe_id(parts[0]), Path(parts[1].strip())))
+    else:
+        raise AudioError(f"data not found: {source} (expected a directory of audio files or a wav.scp)")
+    if not pairs:
+        raise AudioError(f"no audio files found in {source}")
+    ids: dict[str, Path] = {}
+    for i, p in pairs:
+        if i in ids:
+            raise AudioError(f"{source}: two files map to the id '{i}': {ids[i]} and {p}")
+        if not p.is_file():
+            raise AudioError(f"{source}: audio file not found: {p}")
+        ids[i] = p
+    return [Item(i, str(p), _sha1(p)) for i, p in pairs]

@@ -1,0 +1,211 @@
+"""Leaderboard outputs: markdown table, CSV (summary and per file), JSON, a PNG per metric against
+bitrate, and a static HTML page with the table, the plots and audio players (original beside each codec).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from codeckit.bench.data import Item
+from codeckit.bench.runner import decoded_path, work_dir
+from codeckit.bench.specs import CodecEntry
+from codeckit.bench.summary import CodecSummary, finite
+from codeckit.fileio import atomic_path, write_text_atomic
+from codeckit.metrics.suite import METRICS
+
+BITRATE_NOTE = (
+    "Nominal kbps: the codec's declaration (frame rate x log2 codebook size per level; the target for Opus; "
+    "the mode for Codec2). Effective kbps: the empirical entropy of each level's tokens over this set "
+    "(neural codecs), or the bytes actually produced (Opus packets without Ogg framing; Codec2 bit file)."
+)
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return format(x, spec) if finite(x) else "-"
+
+
+def _metric_cell(s: CodecSummary, m: str) -> str:
+    ms = s.metrics[m]
+    n = ms.n_ok + ms.n_failed
+    if ms.mean is None:
+        return f"failed ({ms.n_failed}/{n})" if ms.n_failed else "-"
+    cell = f"{ms.mean:.3f}" if abs(ms.mean) < 100 else f"{ms.mean:.1f}"
+    return f"{cell} ({ms.n_failed}/{n} failed)" if ms.n_failed else cell
+
+
+def table(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the leaderboard (strings, as shown)."""
+    header = ["Codec", "Nominal kbps", "Effective kbps", "Delay ms"]
+    header += [f"{METRICS[m].label} {'↑' if METRICS[m].higher_is_better else '↓'}" for m in metrics]
+    header += ["Enc RTF", "Dec RTF", "Files"]
+    rows = []
+    for s in summaries:
+        row = [s.name, _fmt(s.nominal_bps and s.nominal_bps / 1000, ".2f")]
+        row += [_fmt(s.effective_bps and s.effective_bps / 1000, ".2f"), _fmt(s.delay_ms, ".1f")]
+        row += [_metric_cell(s, m) for m in metrics]
+        row += [_fmt(s.encode_rtf, ".4f"), _fmt(s.decode_rtf, ".4f")]
+        row.append(f"{s.files - s.failed_files}/{s.files}")
+        rows.append(row)
+    return header, rows
+
+
+def markdown(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> str:
+    header, rows = table(summaries, metrics)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _notes(metrics: Sequence[str], jobs: int) -> list[str]:
+    notes = [BITRATE_NOTE]
+    notes.append(
+        "Every metric is computed after removing the codec's delay (cross-correlation); Delay ms is the mean delay."
+    )
+    notes += [f"{METRICS[m].label}: computed at {METRICS[m].rate_note}." for m in metrics]
+    notes.append(f"RTF: seconds of compute per second of audio, one thread per process, {jobs} process(es) at once.")
+    return notes
+
+
+def _plot(summaries: Sequence[CodecSummary], metric: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spec = METRICS[metric]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    for s in summaries:
+        mean = s.metrics[metric].mean
+        if finite(s.effective_bps) and s.effective_bps > 0 and finite(mean):
+            ax.scatter([s.effective_bps / 1000], [mean], s=30)
+            ax.annotate(s.name, (s.effective_bps / 1000, mean), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("effective bitrate (kbps, log scale)")
+    ax.set_ylabel(f"{spec.label} ({'higher' if spec.higher_is_better else 'lower'} is better)")
+    ax.set_title(f"{spec.label} vs bitrate")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def _html(
+    summaries: Sequence[CodecSummary],
+    metrics: Sequence[str],
+    plots: Sequence[str],
+    examples: Sequence[tuple[str, str, list[tuple[str, str | None]]]],
+    notes: Sequence[str],
+) -> str:
+    e = html.escape
+    header, rows = table(summaries, metrics)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>codeckit leaderboard</title>',
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #bbb;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
+        ".plots img{width:480px;margin:4px}audio{width:220px}</style></head><body>",
+        "<h1>codeckit leaderboard</h1>",
+        '<table id="leaderboard"><thead><tr>' + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr></thead><tbody>",
+    ]
+    parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows]
+    parts.append("</tbody></table>")
+    parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+    parts.append('<h2>Metrics against bitrate</h2><div class="plots">')
+    parts += [f'<img src="{e(p)}" alt="{e(p)}">' for p in plots]
+    parts.append("</div>")
+    if examples:
+        parts.append('<h2>Examples</h2><table id="examples"><thead><tr><th>File</th><th>original</th>')
+        parts += [f"<th>{e(s.name)}</th>" for s in summaries]
+        parts.append("</tr></thead><tbody>")
+        for item_id, original, decoded in examples:
+            cells = [f"<td>{e(item_id)}</td>", f'<td><audio controls preload="none" src="{e(original)}"></audio></td>']
+            for _, src in decoded:
+                player = f'<audio controls preload="none" src="{e(src)}"></audio>' if src else "failed"
+                cells.append(f"<td>{player}</td>")
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append("</tbody></table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _csv_text(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_reports(
+    out_dir: str | Path,
+    entries: Sequence[CodecEntry],
+    items: Sequence[Item],
+    summaries: Sequence[CodecSummary],
+    per_file: Sequence[dict],
+    metrics: Sequence[str],
+    jobs: int = 1,
+    n_examples: int = 3,
+) -> dict[str, Path]:
+    """Write every output under `out_dir`; returns their paths by kind."""
+    from codeckit.audio import read_audio, write_audio
+
+    out = Path(out_dir)
+    paths = {k: out / n for k, n in [("markdown", "results.md"), ("csv", "results.csv"), ("per_file_csv",
+             "per_file.csv"), ("json", "results.json"), ("html", "index.html")]}  # fmt: skip
+    notes = _notes(metrics, jobs)
+    write_text_atomic(paths["markdown"], markdown(summaries, metrics) + "\n" + "".join(f"- {n}\n" for n in notes))
+
+    fields = ["codec", "kind", "nominal_bps", "effective_bps", "effective_source", "delay_ms"]
+    fields += [f"{m}{suffix}" for m in metrics for suffix in ("", "_failed")]
+    fields += ["encode_rtf", "decode_rtf", "files", "failed_files"]
+    rows = []
+    for s in summaries:
+        row = [s.name, s.kind, s.nominal_bps, s.effective_bps, s.effective_source, s.delay_ms]
+        for m in metrics:
+            row += [s.metrics[m].mean, s.metrics[m].n_failed]
+        rows.append(row + [s.encode_rtf, s.decode_rtf, s.files, s.failed_files])
+    write_text_atomic(paths["csv"], _csv_text(fields, rows))
+    keys = list(per_file[0]) if per_file else ["codec", "file"]
+    write_text_atomic(paths["per_file_csv"], _csv_text(keys, [[r[k] for k in keys] for r in per_file]))
+    doc = {
+        "metrics": {
+            m: {
+                "label": METRICS[m].label,
+                "higher_is_better": METRICS[m].higher_is_better,
+                "computed_at": METRICS[m].rate_note,
+            }
+            for m in metrics
+        },  # fmt: skip
+        "notes": notes,
+        "codecs": [asdict(s) for s in summaries],
+        "files": list(per_file),
+    }
+    write_text_atomic(paths["json"], json.dumps(doc, indent=2, default=str) + "\n")
+
+    plots = []
+    for m in metrics:
+        p = out / "plots" / f"{m}.png"
+        _plot(summaries, m, p)
+        plots.append(os.path.relpath(p, out))
+        paths[f"plot_{m}"] = p
+
+    examples = []
+    for item in list(items)[:n_examples]:
+        original = out / "audio" / "original" / f"{item.id}.wav"
+        audio, sr = read_audio(item.path, channels="mono")
+        write_audio(original, audio, sr)
+        decoded = []
+        for entry in entries:
+            d = decoded_path(work_dir(out, entry), item)
+            decoded.append((entry.name, os.path.relpath(d, out) if d.exists() else None))
+        examples.append((item.id, os.path.relpath(original, out), decoded))
+    write_text_atomic(paths["html"], _html(summaries, metrics, plots, examples, notes))
+    return paths

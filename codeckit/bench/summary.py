@@ -1,0 +1,129 @@
+"""From cached records to per-codec summaries: means over files, failures counted, bitrates and speed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from codeckit.bench.cache import Record, ResultCache
+from codeckit.bench.data import Item
+from codeckit.bench.runner import DELAY_KEY, RUN_KEYS, tokens_path, work_dir
+from codeckit.bench.specs import CodecEntry
+
+
+@dataclass
+class MetricSummary:
+    """A metric's mean over the files where it succeeded, and how many failed (with their reasons)."""
+
+    mean: float | None
+    n_ok: int
+    n_failed: int
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CodecSummary:
+    """One leaderboard row."""
+
+    name: str
+    kind: str
+    key: str
+    files: int
+    failed_files: int
+    nominal_bps: float | None
+    effective_bps: float | None
+    effective_source: str  # "token entropy" or "bytes produced"
+    delay_ms: float | None
+    encode_rtf: float | None
+    decode_rtf: float | None
+    metrics: dict[str, MetricSummary]
+    run_errors: list[str] = field(default_factory=list)
+
+
+def _effective_from_tokens(entry: CodecEntry, items: Sequence[Item], out_dir: Path) -> float | None:
+    from codeckit.bench.codecs import open_codec
+    from codeckit.metrics.entropy import TokenHistogram
+
+    paths = [tokens_path(work_dir(out_dir, entry), it) for it in items]
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        return None
+    codec = open_codec(entry, 0)
+    hist = TokenHistogram(codec.codebook_sizes)
+    for p in paths:
+        with np.load(p) as z:
+            hist.update([z[f"arr_{i}"] for i in range(len(z.files))])
+    return hist.effective_bitrate(codec.frame_rates)
+
+
+def summarize(
+    entries: Sequence[CodecEntry],
+    items: Sequence[Item],
+    cache: ResultCache,
+    out_dir: str | Path,
+    metrics: Sequence[str],
+) -> tuple[list[CodecSummary], list[dict]]:
+    """Per-codec summaries and per-file rows (`codec`, `file`, then each key's value or error)."""
+    out_dir = Path(out_dir)
+    summaries, rows = [], []
+    for entry in entries:
+        per: dict[str, list[Record]] = {}
+        ok_items = []
+        run_errors = []
+        for item in items:
+            stored = cache.get(entry.key, item.key)
+            row: dict = {"codec": entry.name, "file": item.id}
+            for k in (*RUN_KEYS, DELAY_KEY, *metrics):
+                r = stored.get(k)
+                row[k] = None if r is None else (r.value if r.error is None else f"ERROR: {r.error}")
+                if r is not None:
+                    per.setdefault(k, []).append(r)
+            rows.append(row)
+            run = [stored.get(k) for k in RUN_KEYS]
+            if all(r is not None and r.error is None for r in run):
+                ok_items.append(item)
+            else:
+                run_errors += [f"{item.id}: {r.error}" for r in run[:1] if r is not None and r.error]
+
+        def total(k: str, per: dict = per) -> float:
+            return sum(r.value for r in per.get(k, []) if r.error is None)
+
+        seconds = total("run.seconds")
+        if entry.kind == "model":
+            effective, source = _effective_from_tokens(entry, ok_items, out_dir), "token entropy"
+        else:
+            effective, source = (total("run.bits") / seconds if seconds else None), "bytes produced"
+        nominal = [r.value for r in per.get("run.nominal_bps", []) if r.error is None]
+        delays = [r.value for r in per.get(DELAY_KEY, []) if r.error is None]
+        ms = {}
+        for m in metrics:
+            recs = per.get(m, [])
+            vals = [r.value for r in recs if r.error is None]
+            errs = [r.error for r in recs if r.error is not None]
+            ms[m] = MetricSummary(float(np.mean(vals)) if vals else None, len(vals), len(errs), errs)
+        summaries.append(
+            CodecSummary(
+                name=entry.name,
+                kind=entry.kind,
+                key=entry.key,
+                files=len(items),
+                failed_files=len(items) - len(ok_items),
+                nominal_bps=float(np.mean(nominal)) if nominal else None,
+                effective_bps=effective,
+                effective_source=source,
+                delay_ms=float(np.mean(delays)) if delays else None,
+                encode_rtf=total("run.encode_s") / seconds if seconds else None,
+                decode_rtf=total("run.decode_s") / seconds if seconds else None,
+                metrics=ms,
+                run_errors=run_errors,
+            )
+        )
+    return summaries, rows
+
+
+def finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)

@@ -1,0 +1,55 @@
+"""`codeckit bench`: score codecs on a set of files (PESQ, STOI, ViSQOL, spectral distances, SI-SDR,
+bitrate, speed), cached so re-runs only compute what is new, reported as markdown, CSV, JSON, plots and HTML."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="score codecs on a set of files and write a leaderboard",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="SPEC: a model directory, opus:BITRATE (bit/s, e.g. opus:6000), codec2:MODE (e.g. codec2:3200), "
+        "or identity; NAME=SPEC sets the name shown.",
+    )
+    p.add_argument("--codecs", nargs="+", required=True, metavar="SPEC", help="codecs to compare")
+    p.add_argument("--data", required=True, help="a directory of audio files (searched recursively) or a wav.scp")
+    p.add_argument("--out", required=True, help="output directory (also holds the result cache)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: in this process)")
+    p.add_argument("--metrics", nargs="+", default=None, help="metrics to compute (default: all)")
+    p.add_argument("--examples", type=int, default=3, help="files with audio players on the HTML page")
+    p.add_argument("--retry-failed", action="store_true", help="recompute results stored as failures")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from codeckit.bench import run_bench
+    from codeckit.bench.report import markdown
+
+    if args.jobs < 1:
+        raise SystemExit("codeckit bench: error: --jobs must be at least 1")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    result = run_bench(
+        args.codecs,
+        args.data,
+        args.out,
+        metrics=args.metrics,
+        jobs=args.jobs,
+        retry_failed=args.retry_failed,
+        n_examples=args.examples,
+        progress=not args.no_progress,
+    )
+    metrics = list(next(iter(result.summaries)).metrics) if result.summaries else []
+    print(markdown(result.summaries, metrics), end="")
+    s = result.stats
+    print(f"\n{s.pairs} pair(s) computed ({s.codec_runs} codec runs), {s.skipped_pairs} taken from the cache")
+    if s.failures:
+        print(f"{len(s.failures)} failure(s) recorded; see {result.outputs['per_file_csv']}")
+    print(f"wrote {result.outputs['markdown']}, {result.outputs['html']}")
+    return 0

@@ -1,0 +1,90 @@
+"""The metric suite: every quality metric by name, and scoring one degraded signal against its reference.
+
+`score` first estimates and removes the degraded signal's delay (cross-correlation), then runs each
+metric on the aligned pair. A metric that fails is recorded with its reason, never given a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from codeckit.metrics.align import align
+from codeckit.metrics.base import MetricError
+from codeckit.metrics.pesq import pesq_nb, pesq_wb
+from codeckit.metrics.sisdr import si_sdr
+from codeckit.metrics.spectral import mel_distance, mrstft_distance
+from codeckit.metrics.stoi import estoi, stoi
+from codeckit.metrics.visqol import visqol_audio, visqol_speech
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric: its function `(reference, degraded, sample_rate) -> float`, direction and how it is computed."""
+
+    name: str
+    fn: Callable[..., float]
+    higher_is_better: bool
+    label: str
+    rate_note: str  # the rate the metric runs at, and how inputs get there
+
+
+METRICS: dict[str, MetricSpec] = {
+    m.name: m
+    for m in (
+        MetricSpec("pesq_wb", pesq_wb, True, "PESQ-WB", "16 kHz (inputs resampled with soxr)"),
+        MetricSpec("pesq_nb", pesq_nb, True, "PESQ-NB", "8 kHz (inputs resampled with soxr)"),
+        MetricSpec("stoi", stoi, True, "STOI", "10 kHz (pystoi resamples internally)"),
+        MetricSpec("estoi", estoi, True, "ESTOI", "10 kHz (pystoi resamples internally)"),
+        MetricSpec("visqol_speech", visqol_speech, True, "ViSQOL speech", "16 kHz (inputs resampled with soxr)"),
+        MetricSpec("visqol_audio", visqol_audio, True, "ViSQOL audio", "48 kHz (inputs resampled with soxr)"),
+        MetricSpec("mel_distance", mel_distance, False, "Mel dist.", "the reference's own rate"),
+        MetricSpec("mrstft_distance", mrstft_distance, False, "MR-STFT dist.", "the reference's own rate"),
+        MetricSpec("si_sdr", si_sdr, True, "SI-SDR (dB)", "the reference's own rate"),
+    )
+}
+
+
+@dataclass
+class Scores:
+    """The outcome of scoring one pair: the removed delay, metric values, and failures with their reasons."""
+
+    delay: int  # samples the degraded signal lagged the reference
+    sample_rate: int
+    values: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def delay_ms(self) -> float:
+        return 1000.0 * self.delay / self.sample_rate
+
+
+def check_metric_names(names: Sequence[str]) -> list[str]:
+    """`names` validated against METRICS (a MetricError names the unknown one and lists the known ones)."""
+    for n in names:
+        if n not in METRICS:
+            raise MetricError(f"unknown metric '{n}'; known: {', '.join(METRICS)}")
+    return list(names)
+
+
+def score(
+    reference,
+    degraded,
+    sample_rate: int,
+    metrics: Sequence[str] | None = None,
+    max_delay_s: float = 0.5,
+) -> Scores:
+    """Align `degraded` to `reference` (both mono at `sample_rate`) and compute `metrics` (all by default).
+
+    The alignment itself failing (e.g. a silent output) raises MetricError; a single metric failing
+    is recorded in `Scores.errors`.
+    """
+    names = check_metric_names(list(METRICS) if metrics is None else metrics)
+    ref, deg, delay = align(reference, degraded, sample_rate, max_delay_s)
+    out = Scores(delay=delay, sample_rate=sample_rate)
+    for name in names:
+        try:
+            out.values[name] = METRICS[name].fn(ref, deg, sample_rate)
+        except MetricError as e:
+            out.errors[name] = str(e)
+    return out
