@@ -171,10 +171,11 @@ def fetch(corpus: str, parts: list[str], dest: str | os.PathLike, progress: bool
         parts = list(known)
     if not parts:
         raise CorpusError(f"name the parts of {corpus} to download (known: {', '.join(known)})")
-    dest = Path(dest)
     for p in parts:
         if p not in known:
             raise CorpusError(f"{corpus} has no part '{p}' (known: {', '.join(known)})")
+    dest = Path(dest)
+    for p in parts:
         res = known[p]
         archive = download(res.url, dest / res.filename, res.sha256, progress=progress)
         # a VCTK zip has no top folder: give it one

@@ -47,7 +47,8 @@ def write_data_dir(directory: str | os.PathLike, utterances: Iterable[Utterance]
     for u in utts:
         spk2utt[u.speaker].append(u.utt)
     write_text_atomic(d / "wav.scp", "".join(f"{u.utt} {u.path}\n" for u in utts))
-    write_text_atomic(d / "text", "".join(f"{u.utt} {' '.join(u.text.split())}\n" for u in utts))
+    # utterances without a transcript are left out of `text`, as in Kaldi
+    write_text_atomic(d / "text", "".join(f"{u.utt} {' '.join(u.text.split())}\n" for u in utts if u.text.strip()))
     write_text_atomic(d / "utt2spk", "".join(f"{u.utt} {u.speaker}\n" for u in utts))
     write_text_atomic(d / "spk2utt", "".join(f"{s} {' '.join(us)}\n" for s, us in sorted(spk2utt.items())))
     if all(u.duration is not None for u in utts):
