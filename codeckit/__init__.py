@@ -4,4 +4,13 @@ from codeckit.errors import AudioError, CodeckitError, ConfigError, ModelDirErro
 
 __version__ = "0.1.0"
 
-__all__ = ["AudioError", "CodeckitError", "ConfigError", "ModelDirError", "__version__"]
+__all__ = ["AudioError", "CodeckitError", "ConfigError", "ModelDirError", "__version__", "load"]
+
+
+def __getattr__(name: str):
+    """`codeckit.load` is imported on first use, so `import codeckit` stays light."""
+    if name == "load":
+        from codeckit.api import load
+
+        return load
+    raise AttributeError(f"module 'codeckit' has no attribute {name!r}")
