@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   libsndfile1 sox espeak-ng opus-tools codec2
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
-  chromium
+  chromium fortunes
 )
 PY=${PYTHON:-python3}
 
