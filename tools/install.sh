@@ -34,8 +34,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$PY" -c "import codeck
   echo "install.sh: python packages up to date"
   exit 0
 fi
-"$PY" -m pip install -q --disable-pip-version-check torch==2.13.0
-"$PY" -m pip install -q --disable-pip-version-check -e ".[all,dev]"
-"$PY" -m pip install -q --disable-pip-version-check --no-deps encodec==0.1.1
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore torch==2.13.0
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[all,dev]"
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps encodec==0.1.1
 echo "$want" > "$stamp"
 echo "install.sh: done"
