@@ -2,17 +2,21 @@
 
 from codeckit.quantizers.base import Quantizer, QuantizerOutput
 from codeckit.quantizers.errors import QuantizerError
+from codeckit.quantizers.fsq import FSQ
 from codeckit.quantizers.level import SingleCodebook
 from codeckit.quantizers.residual import MultiScaleRVQ, ResidualQuantizer, ResidualVQ
+from codeckit.quantizers.simvq import SimVQ
 from codeckit.quantizers.vq import VectorQuantizer
 
 __all__ = [
+    "FSQ",
     "MultiScaleRVQ",
     "Quantizer",
     "QuantizerError",
     "QuantizerOutput",
     "ResidualQuantizer",
     "ResidualVQ",
+    "SimVQ",
     "SingleCodebook",
     "VectorQuantizer",
 ]
