@@ -150,7 +150,7 @@ def map_snac_state(state: Mapping[str, torch.Tensor], target: Mapping[str, torch
             continue  # rotary frequencies are recomputed (and checked by the parity tests)
         name = _rename(_canonical(key))
         if name not in target:
-            module, leaf = re.match(r"^(.*)\.(parametrizations\.weight\.original[01]|[^.]+)$", name).groups()
+            module, leaf = re.match(r"^(.*?)\.(parametrizations\.weight\.original[01]|[^.]+)$", name).groups()
             hits = [k for k in target if k.startswith(module + ".") and k.endswith("." + leaf)]
             if len(hits) != 1:
                 raise ModelDirError(f"SNAC tensor '{key}' has no single counterpart in codeckit (found {hits})")

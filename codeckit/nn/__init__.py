@@ -3,4 +3,7 @@
 Importing this package registers its encoders and decoders.
 """
 
+import codeckit.nn.dac  # noqa: F401,E402  (registers encoder/decoder "dac")
+import codeckit.nn.freqcodec  # noqa: F401,E402  (registers encoder/decoder "freqcodec")
+import codeckit.nn.snac  # noqa: F401,E402  (registers encoder/decoder "snac")
 from codeckit.nn import seanet  # noqa: F401,E402  (registers encoder/decoder "seanet")

@@ -1,0 +1,112 @@
+"""Residual units and the strided encoder / decoder blocks shared by the SNAC and DAC stacks.
+
+Convolutions are the streamable ones from `codeckit.nn.conv` with weight norm and zero padding, so
+lengths are exact: a block with stride s maps T frames to T / s (encoder) or T * s (decoder) frames,
+and `causal=True` puts all padding on the left (and trims transposed-conv overlap on the right).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
+from codeckit.nn.noise import EvalNoise, NoiseBlock
+from codeckit.nn.snake import Snake
+
+
+def wn_conv1d(
+    in_ch: int,
+    out_ch: int,
+    kernel_size: int,
+    stride: int = 1,
+    dilation: int = 1,
+    groups: int = 1,
+    bias: bool = True,
+    causal: bool = False,
+) -> nn.Module:
+    """A weight-normed streamable Conv1d with zero padding."""
+    return StreamableConv1d(
+        in_ch,
+        out_ch,
+        kernel_size,
+        stride=stride,
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+        causal=causal,
+        norm="weight_norm",
+        pad_mode="constant",
+    )
+
+
+def wn_conv_transpose1d(in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, causal: bool = False) -> nn.Module:
+    """A weight-normed streamable ConvTranspose1d (output length = input length * stride)."""
+    return StreamableConvTranspose1d(in_ch, out_ch, kernel_size, stride=stride, causal=causal, norm="weight_norm")
+
+
+class ResidualUnit(nn.Module):
+    """x + conv1x1(Snake(conv_k,dilated(Snake(x)))), length-preserving."""
+
+    def __init__(self, dim: int, dilation: int = 1, kernel_size: int = 7, groups: int = 1, causal: bool = False):
+        super().__init__()
+        self.block = nn.Sequential(
+            Snake(dim),
+            wn_conv1d(dim, dim, kernel_size, dilation=dilation, groups=groups, causal=causal),
+            Snake(dim),
+            wn_conv1d(dim, dim, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
+
+
+class EncoderBlock(nn.Module):
+    """Residual units at `in_dim`, Snake, then a stride-s conv (kernel 2s) to `out_dim`: T -> T / s."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        stride: int,
+        groups: int = 1,
+        dilations: Sequence[int] = (1, 3, 9),
+        causal: bool = False,
+    ):
+        super().__init__()
+        self.block = nn.Sequential(
+            *[ResidualUnit(in_dim, d, groups=groups, causal=causal) for d in dilations],
+            Snake(in_dim),
+            wn_conv1d(in_dim, out_dim, 2 * stride, stride=stride, causal=causal),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x)
+
+
+class DecoderBlock(nn.Module):
+    """Snake, stride-s transposed conv (kernel 2s) to `out_dim`, optional NoiseBlock, residual units: T -> T * s."""
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        stride: int,
+        groups: int = 1,
+        dilations: Sequence[int] = (1, 3, 9),
+        noise: bool = False,
+        eval_noise: EvalNoise = "seeded",
+        noise_seed: int = 0,
+        causal: bool = False,
+    ):
+        super().__init__()
+        layers: list[nn.Module] = [Snake(in_dim), wn_conv_transpose1d(in_dim, out_dim, 2 * stride, stride, causal)]
+        if noise:
+            layers.append(NoiseBlock(out_dim, eval_noise=eval_noise, seed=noise_seed))
+        layers += [ResidualUnit(out_dim, d, groups=groups, causal=causal) for d in dilations]
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x)
