@@ -351,9 +351,10 @@ class Trainer:
                     f"training stopped at step {self.step + 1}: {self.nan_streak} steps in a row had non-finite "
                     f"{what}; lower train.lr, raise train.warmup_steps or set train.grad_clip"
                 )
-        self.sched_g.step()
-        if self.sched_d is not None and use_gan:
-            self.sched_d.step()
+        if g_ok and d_ok:  # a skipped step does not advance the LR schedules
+            self.sched_g.step()
+            if self.sched_d is not None and use_gan:
+                self.sched_d.step()
 
         metrics["loss/total"] = float(total.detach())
         for k, v in terms.items():

@@ -46,7 +46,7 @@ def make_tiny_config(scp, **train) -> dict:
             "lr": 2e-3,
             "betas": [0.8, 0.99],
             "lr_decay": "constant",
-            "disc_start_step": 15,
+            "disc_start_step": 20,
             "log_every": 1,
             "checkpoint_every": 10,
             "keep_checkpoints": 2,
@@ -65,8 +65,8 @@ def make_tiny_config(scp, **train) -> dict:
             "quantizer_weights": {"commitment": 0.25, "codebook": 1.0},
         },
         "discriminators": [
-            {"name": "mpd", "periods": [2, 3], "base_channels": 4, "max_channels": 16},
-            {"name": "mrd", "n_ffts": [256, 128], "base_channels": 4},
+            {"name": "mpd", "periods": [2, 3], "base_channels": 2, "max_channels": 8},
+            {"name": "mrd", "n_ffts": [128], "base_channels": 2},
         ],
     }
 

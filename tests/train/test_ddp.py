@@ -33,7 +33,7 @@ def _free_port() -> int:
 
 
 def test_torchrun_two_processes_gloo(tmp_path, corpus, tiny_config):
-    cfg = tiny_config(corpus, max_steps=4, checkpoint_every=2, disc_start_step=1, log_every=1)
+    cfg = tiny_config(corpus, max_steps=3, checkpoint_every=2, disc_start_step=1, log_every=1)
     cfg["data"]["batch_size"] = 2
     conf, script, exp = tmp_path / "conf.yaml", tmp_path / "run.py", tmp_path / "exp"
     conf.write_text(yaml.safe_dump(cfg))
@@ -50,4 +50,4 @@ def test_torchrun_two_processes_gloo(tmp_path, corpus, tiny_config):
     assert not different, f"ranks differ in {different[:5]}"
     assert "2 process(es)" in (exp / "train.log").read_text()
     assert (exp / "model" / "model.safetensors").is_file()
-    assert len((exp / "metrics.jsonl").read_text().splitlines()) == 4
+    assert len((exp / "metrics.jsonl").read_text().splitlines()) == 3
