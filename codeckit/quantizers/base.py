@@ -17,7 +17,8 @@ class QuantizerOutput(NamedTuple):
 
     quantized: torch.Tensor  # (B, D, T), straight-through: gradients reach the latents
     codes: list[torch.Tensor]  # per level (B, T_l) int64
-    losses: dict[str, torch.Tensor]  # unweighted scalar terms, e.g. "commitment", "codebook"
+    losses: dict[str, torch.Tensor]  # scalar terms, e.g. "commitment", "codebook", scaled by the quantizer's
+    # own commitment_weight / codebook_weight (the trainer may weight them further)
     stats: dict[str, torch.Tensor]  # e.g. "utilization/0", "perplexity/0"
 
 

@@ -32,12 +32,12 @@ def nearest(x: torch.Tensor, codebook: torch.Tensor, cosine: bool = False) -> to
     codebook = codebook.detach().float()
     if cosine:
         x, codebook = F.normalize(x, dim=1), F.normalize(codebook, dim=1)
-    c2 = codebook.pow(2).sum(1)
+    c2 = codebook.pow(2).sum(1)[None]
     rows = max(1, _DIST_BUDGET // max(1, codebook.shape[0]))
     out = []
     for chunk in x.split(rows):
-        dist = chunk.pow(2).sum(1, keepdim=True) - 2 * chunk @ codebook.t() + c2
-        out.append(dist.argmin(1))
+        # ||x - c||^2 without the ||x||^2 term, which is the same for every code of a row
+        out.append(torch.addmm(c2, chunk, codebook.t(), alpha=-2.0).argmin(1))
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long, device=x.device)
 
 
