@@ -74,7 +74,6 @@ class FSQ(SingleCodebook):
         out = self.out_proj(straight_through(st, rounded) / self._half)
         codes = self._digits_to_codes(rounded)
         counts = code_counts(codes, self.codebook_size, frame_mask(mask, codes.shape[1]))
-        if self.training:
-            all_reduce_sum_(counts)
+        if self.training and float(all_reduce_sum_(counts).sum()) > 0:
             self.usage.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         return LevelOutput(out, codes, {}, usage_stats(counts, self.usage, 0.0))

@@ -80,7 +80,6 @@ class SimVQ(SingleCodebook):
         }
         out = straight_through(latents if st_latents is None else st_latents, q)
         counts = code_counts(codes, self.codebook_size, frame_mask(mask, t))
-        if self.training:
-            all_reduce_sum_(counts)
+        if self.training and float(all_reduce_sum_(counts).sum()) > 0:
             self.usage.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         return LevelOutput(out, codes.view(b, t), losses, usage_stats(counts, self.usage, 0.0))

@@ -189,8 +189,7 @@ class VectorQuantizer(SingleCodebook):
 
         frames = frame_mask(mask, t)
         counts = code_counts(codes, self.codebook_size, frames)
-        if self.training:
-            all_reduce_sum_(counts)
+        if self.training and float(all_reduce_sum_(counts).sum()) > 0:  # a level dropped everywhere stays as is
             with torch.no_grad():
                 if self.update == "ema":
                     active = x if frames is None else x[frames]

@@ -107,9 +107,11 @@ def test_dead_codes_are_replaced_by_batch_latents_and_survive_the_step(update):
 def test_ema_counts_only_items_a_level_is_active_for():
     q = QUANTIZERS.build({"name": "rvq", "n_levels": 2, "level": EMA, "dropout": 1.0, "dropout_choices": [1]})
     before = [lvl.cluster_size.clone() for lvl in q.levels]
+    embed1 = q.levels[1].embed.clone()
     q(torch.randn(3, 4, 8))
     assert float(q.levels[0].cluster_size.sum()) == pytest.approx(0.99 * 8 + 0.01 * 24)
-    assert torch.allclose(q.levels[1].cluster_size, 0.99 * before[1])  # nobody used level 1
+    assert torch.equal(q.levels[1].cluster_size, before[1])  # nobody used level 1: no decay
+    assert torch.equal(q.levels[1].embed, embed1)
 
 
 @pytest.fixture
