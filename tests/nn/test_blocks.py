@@ -98,3 +98,40 @@ def test_stft_exact_length_round_trip(n_fft, hop):
     spec = stft(x)
     assert spec.shape == (2, n_fft // 2 + 1, 25)
     assert torch.allclose(stft.inverse(spec), x, atol=1e-5)
+
+
+@pytest.mark.parametrize("stride", [2, 3, 4, 5, 8])
+def test_snac_strided_convs_equal_padded_torch_convs(stride):
+    """SNAC's k=2s convs (padding ceil(s/2), output_padding s%2) equal the streamable non-causal convs."""
+    import math
+
+    from codeckit.nn.residual import wn_conv1d, wn_conv_transpose1d
+
+    torch.manual_seed(0)
+    t = 7 * stride
+    pad = math.ceil(stride / 2)
+    down = wn_conv1d(4, 6, 2 * stride, stride=stride)
+    ref = torch.nn.Conv1d(4, 6, 2 * stride, stride=stride, padding=pad)
+    ref.load_state_dict({"weight": down.conv.weight.detach(), "bias": down.conv.bias.detach()})
+    x = torch.randn(2, 4, t)
+    assert torch.allclose(down(x), ref(x), atol=1e-6) and down(x).shape[-1] == 7
+    up = wn_conv_transpose1d(6, 4, 2 * stride, stride)
+    ref_t = torch.nn.ConvTranspose1d(6, 4, 2 * stride, stride=stride, padding=pad, output_padding=stride % 2)
+    ref_t.load_state_dict({"weight": up.conv.weight.detach(), "bias": up.conv.bias.detach()})
+    z = torch.randn(2, 6, 7)
+    assert torch.allclose(up(z), ref_t(z), atol=1e-6) and up(z).shape[-1] == t
+
+
+def test_residual_unit_matches_same_padding_and_blocks_keep_exact_lengths():
+    from codeckit.nn.residual import DecoderBlock, EncoderBlock, ResidualUnit
+
+    torch.manual_seed(0)
+    ru = ResidualUnit(4, dilation=3, groups=4)
+    conv = ru.block[1].conv
+    x = torch.randn(1, 4, 40)
+    h = torch.nn.functional.conv1d(ru.block[0](x), conv.weight, conv.bias, padding=9, dilation=3, groups=4)
+    expected = x + ru.block[3](ru.block[2](h))
+    assert torch.allclose(ru(x), expected, atol=1e-6)
+    enc, dec = EncoderBlock(4, 8, 3), DecoderBlock(8, 4, 3, noise=True)
+    assert enc(torch.randn(1, 4, 33)).shape == (1, 8, 11)
+    assert dec.eval()(torch.randn(1, 8, 11)).shape == (1, 4, 33)
