@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from codeckit.metrics.bitrate import nominal_bitrate
+from codeckit.nn.streaming import Streamable
 from codeckit.quantizers.base import Quantizer
 from codeckit.registry import CODECS, DECODERS, ENCODERS, QUANTIZERS
 
@@ -43,8 +44,12 @@ class CodecOutput(NamedTuple):
 
 
 @CODECS.register("codec")
-class Codec(nn.Module):
-    """Encoder -> quantizer -> decoder, with padding to the needed multiple and trimming after."""
+class Codec(Streamable, nn.Module):
+    """Encoder -> quantizer -> decoder, with padding to the needed multiple and trimming after.
+
+    `with codec.streaming(batch_size):` encode / decode consecutive chunks (multiples of `hop_length`) of
+    `batch_size` streams; for causal models the chunks' outputs equal one offline pass (`codeckit.nn.streaming`).
+    """
 
     def __init__(
         self,

@@ -58,6 +58,7 @@ class StreamingModule(nn.Module):
     """A layer that carries state between chunks while streaming (see the module docstring)."""
 
     streaming_state: dict[str, torch.Tensor] | None = None
+    streaming_batch_size: int = 0
 
     def _init_streaming_state(
         self, batch_size: int, device: torch.device, dtype: torch.dtype
@@ -77,6 +78,7 @@ class StreamingModule(nn.Module):
         """Turn streaming on for this layer with fresh state for `batch_size` streams."""
         device, dtype = self._state_device_dtype()
         self.streaming_state = self._init_streaming_state(int(batch_size), device, dtype)
+        self.streaming_batch_size = int(batch_size)
 
     def stop_streaming(self) -> None:
         self.streaming_state = None
@@ -85,7 +87,7 @@ class StreamingModule(nn.Module):
         """Put the state of `streams` (all by default) back to its initial value."""
         if self.streaming_state is None:
             raise StreamingError(f"{type(self).__name__} is not streaming; start streaming before resetting it")
-        batch = next((v.shape[0] for v in self.streaming_state.values()), 0)
+        batch = self.streaming_batch_size
         device, dtype = self._state_device_dtype()
         init = self._init_streaming_state(batch, device, dtype)
         if streams is None:
