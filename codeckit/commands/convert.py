@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "src",
         help="SNAC: a folder with config.json and pytorch_model.bin or model.safetensors (or the weights file); "
-        "EnCodec: the checkpoint file",
+        "EnCodec: the checkpoint file (or the folder holding only it)",
     )
     p.add_argument("dst", help="model directory to write (config.yaml + model.safetensors)")
     p.set_defaults(func=run)
