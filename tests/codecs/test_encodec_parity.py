@@ -39,17 +39,19 @@ def _encodec_model():
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    torch.set_num_threads(1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small convs on a loaded 2-core machine run far faster on one thread
     ref = _encodec_model()
     ckpt = tmp_path_factory.mktemp("encodec") / "encodec_24khz-random.th"
     torch.save(ref.state_dict(), ckpt)
     out = convert_encodec(ckpt, tmp_path_factory.mktemp("converted") / "model")
-    return ref, load_codec(out).eval()
+    yield ref, load_codec(out).eval(), ckpt
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("bandwidth,n_q", [(1.5, 2), (6.0, 8)])
 def test_codes_and_audio_match_reference(models, bandwidth, n_q):
-    ref, codec = models
+    ref, codec, _ = models
     torch.manual_seed(1)
     audio = 0.3 * torch.randn(2, 1, 320 * 12)
     with torch.no_grad():
@@ -68,10 +70,22 @@ def test_codes_and_audio_match_reference(models, bandwidth, n_q):
 
 
 def test_converted_state_matches_tensor_for_tensor(models):
-    ref, codec = models
+    ref, codec, _ = models
     ours = codec.state_dict()
     assert ours["quantizer.levels.5.embed"].equal(ref.state_dict()["quantizer.vq.layers.5._codebook.embed"])
     assert len(ours) == len(ref.state_dict())
+    assert sum(p.numel() for p in codec.parameters()) == sum(p.numel() for p in ref.parameters())
+
+
+def test_convert_command_and_in_memory_state(models, tmp_path):
+    from codeckit.cli import main
+
+    ref, codec, ckpt = models
+    assert main(["convert", "--from", "encodec", str(ckpt), str(tmp_path / "cli")]) == 0
+    from_cli = load_codec(tmp_path / "cli").state_dict()
+    from_memory = load_codec(convert_encodec(ref.state_dict(), tmp_path / "mem")).state_dict()
+    for key, value in codec.state_dict().items():
+        assert torch.equal(value, from_cli[key]) and torch.equal(value, from_memory[key])
 
 
 def test_folder_source_and_bad_sources(tmp_path):
