@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     metrics = list(next(iter(result.summaries)).metrics) if result.summaries else []
     print(markdown(result.summaries, metrics), end="")
     s = result.stats
-    print(f"\n{s.pairs} pair(s) computed ({s.codec_runs} codec runs), {s.skipped_pairs} taken from the cache")
+    print(
+        f"\n{s.pairs} (codec, file) pair(s) with new work ({s.codec_runs} codec runs), {s.skipped_pairs} fully cached"
+    )
     if s.failures:
         print(f"{len(s.failures)} failure(s) recorded; see {result.outputs['per_file_csv']}")
     print(f"wrote {result.outputs['markdown']}, {result.outputs['html']}")

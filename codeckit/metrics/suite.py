@@ -36,7 +36,9 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("pesq_nb", pesq_nb, True, "PESQ-NB", "8 kHz (inputs resampled with soxr)"),
         MetricSpec("stoi", stoi, True, "STOI", "10 kHz (pystoi resamples internally)"),
         MetricSpec("estoi", estoi, True, "ESTOI", "10 kHz (pystoi resamples internally)"),
-        MetricSpec("visqol_speech", visqol_speech, True, "ViSQOL speech", "16 kHz (inputs resampled with soxr)"),
+        MetricSpec(
+            "visqol_speech", visqol_speech, True, "ViSQOL speech", "16 kHz (resampled with soxr; polynomial MOS map)"
+        ),
         MetricSpec("visqol_audio", visqol_audio, True, "ViSQOL audio", "48 kHz (inputs resampled with soxr)"),
         MetricSpec("mel_distance", mel_distance, False, "Mel dist.", "the reference's own rate"),
         MetricSpec("mrstft_distance", mrstft_distance, False, "MR-STFT dist.", "the reference's own rate"),
