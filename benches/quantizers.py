@@ -2,14 +2,17 @@
 
 Latents: espeak-ng speech (grammar sentences, several voices and speeds) at 16 kHz -> log-mel
 (80 bins, 100 frames/s, standardized per bin over the training set) -> a frozen random conv
-encoder (seeded) -> `--dim` channels. A quarter of the utterances, held out, form the evaluation
-set (large enough that a uniform use of 4096 codes would show as ~100% utilization). `--source
+encoder (seeded) -> `--dim` channels (optionally PCA-whitened, `--whiten`). A quarter of the
+utterances, held out, form the evaluation set (large enough that a uniform use of 4096 codes would
+show as ~100% utilization). `--source
 synthetic` uses a documented stand-in instead (a fixed random 2-layer MLP of Gaussian noise).
 
 Every quantizer sees the same batches of `--batch` frames for `--steps` Adam steps (lr `--lr`) on
 loss = MSE(quantized, latents) + its own losses, then encodes the whole evaluation set in eval mode:
 utilization (fraction of the `--codebook-size` codes used, per level), perplexity, MSE and MSE relative
-to the latent variance. Prints a table and writes JSON.
+to the latent variance. With `--autoencoder` the same small MLP encoder and decoder (1x1 convs) are
+trained around every quantizer, end to end as in a codec, so the latents the codebook sees can adapt.
+Prints a table and writes JSON.
 
     python benches/quantizers.py --steps 1000 --out benches/results/quantizers.json
 """
@@ -99,6 +102,12 @@ def make_latents(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
         with torch.no_grad():
             enc = [torch.cat([encoder(((f - mean) / std)[None])[0].t() for f in part]) for part in (train_f, eval_f)]
         info = {"source": "espeak-ng speech -> log-mel 80 -> frozen random conv encoder", **info}
+        if args.whiten:  # PCA-whiten with training statistics, keeping the average channel scale
+            mu, cov = enc[0].mean(0), torch.cov(enc[0].t())
+            evals, evecs = torch.linalg.eigh(cov)
+            w = evecs / evals.clamp_min(1e-8).sqrt() * float(enc[0].std())
+            enc = [(e - mu) @ w for e in enc]
+            info["source"] += " -> PCA-whitened"
         return enc[0], enc[1], info
     # synthetic: Gaussian noise through a fixed random MLP (a curved, anisotropic manifold)
     torch.manual_seed(args.seed)
@@ -112,30 +121,39 @@ def make_latents(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
 def run_method(name: str, spec: dict, train, evalset, batches, args: argparse.Namespace) -> dict[str, Any]:
     """Train one quantizer on the fixed batches, then score it on the evaluation frames."""
     import torch
+    from torch import nn
 
     from codeckit.registry import QUANTIZERS
 
     torch.manual_seed(args.seed)
     q = QUANTIZERS.build(spec)
-    params = [p for p in q.parameters() if p.requires_grad]
+    encoder, decoder = nn.Identity(), nn.Identity()
+    if args.autoencoder:  # the same small trainable MLPs around every quantizer
+        encoder, decoder = (
+            nn.Sequential(nn.Conv1d(args.dim, 256, 1), nn.GELU(), nn.Conv1d(256, args.dim, 1)) for _ in range(2)
+        )
+    model = nn.ModuleList([encoder, q, decoder])
+    params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=args.lr) if params else None
     start = time.perf_counter()
     q.train()
     last_stats: dict[str, float] = {}
     for idx in batches:
         x = train[idx][:, :, None]  # (batch, D, 1): independent frames
-        out = q(x)
-        loss = (out.quantized - x).pow(2).mean() + sum(out.losses.values(), torch.zeros(()))
+        out = q(encoder(x))
+        loss = (decoder(out.quantized) - x).pow(2).mean() + sum(out.losses.values(), torch.zeros(()))
         if opt is not None and loss.requires_grad:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
         last_stats = {k: float(v) for k, v in out.stats.items()}
     seconds = time.perf_counter() - start
-    q.eval()
+    model.eval()
     with torch.no_grad():
-        codes = [torch.cat(c) for c in zip(*[q.encode(chunk[:, :, None]) for chunk in evalset.split(8192)])]
-        recon = torch.cat([q.decode([c[i : i + 8192] for c in codes])[:, :, 0] for i in range(0, len(evalset), 8192)])
+        codes = [torch.cat(c) for c in zip(*[q.encode(encoder(chunk[:, :, None])) for chunk in evalset.split(8192)])]
+        recon = torch.cat(
+            [decoder(q.decode([c[i : i + 8192] for c in codes]))[:, :, 0] for i in range(0, len(evalset), 8192)]
+        )
     util, ppl = [], []
     for c, k in zip(codes, q.codebook_sizes):
         counts = torch.bincount(c.reshape(-1), minlength=k).float()
@@ -182,6 +200,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--kmeans-iters", type=int, default=50)
     p.add_argument("--only", nargs="*", help="run only these methods")
+    p.add_argument("--whiten", action="store_true", help="PCA-whiten the speech latents (training statistics)")
+    p.add_argument(
+        "--autoencoder",
+        action="store_true",
+        help="train a small MLP encoder and decoder around each quantizer (end to end, as in a codec)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default="benches/results/quantizers.json")
