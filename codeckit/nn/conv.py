@@ -134,13 +134,13 @@ class StreamableConv1d(StreamingModule):
             raise StreamingError(f"streaming state holds {previous.shape[0]} streams, chunk has batch {x.shape[0]}")
         if "first" in state:
             first = state["first"]
-            if bool(first.any()):
-                if x.shape[-1] <= total:
-                    raise StreamingError(
-                        f"a reflect-padded conv needs a first chunk longer than {total} frames, got {x.shape[-1]}"
-                    )
-                reflected = x[..., 1 : total + 1].flip(-1)
-                previous = torch.where(first[:, None, None], reflected, previous)
+            if not torch.jit.is_tracing() and x.shape[-1] <= total and bool(first.any()):
+                raise StreamingError(
+                    f"a reflect-padded conv needs a first chunk longer than {total} frames, got {x.shape[-1]}"
+                )
+            # branch-free (a traced ONNX step graph keeps it): streams at their first chunk take the reflection
+            reflected = F.pad(x[..., 1 : total + 1], (0, total))[..., :total].flip(-1)
+            previous = torch.where(first[:, None, None], reflected, previous)
             state["first"] = torch.zeros_like(first)
         buf = torch.cat([previous, x], dim=-1)
         state["previous"] = buf[..., buf.shape[-1] - total :]
