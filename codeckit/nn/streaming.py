@@ -23,6 +23,11 @@ States the layers here define (C = channels, B = streams):
   output of past frames, without bias.
 - `StreamableLSTM`: `h` and `c`, (B, num_layers, hidden) zeros.
 
+For a traced (ONNX) step, states go in through `set_streaming_state` and out through `get_streaming_state`
+(weight norm removed first); the layers' chunk and batch checks become trace-time constants, and a
+reflect-padded conv selects its start-of-stream reflection with `torch.where` on `first`, so one step
+graph serves the first chunk and the later ones.
+
 Use: `with streaming(model, batch_size): y = [model(chunk) for chunk in chunks]`, or the same methods on a
 module that mixes in `Streamable`. Chunks must be whole multiples of each layer's stride (for a codec: of
 its hop length); `reset_streaming(model, streams=[i])` restarts stream i alone.
