@@ -50,6 +50,19 @@ def test_training_configs_load_and_read_the_recipe_lists(conf: Path):
     assert cfg.model.sample_rate in (16000, 24000)
 
 
+@pytest.mark.parametrize("conf", CONFS, ids=lambda p: f"{p.parents[2].name}/{p.name}")
+def test_training_configs_build_their_codec(conf: Path):
+    from dataclasses import asdict
+
+    from codeckit.codecs import build_codec
+
+    cfg = load_training_config(conf)
+    codec = build_codec(asdict(cfg.model))
+    assert codec.sample_rate == cfg.model.sample_rate
+    if conf.name in ("fast.yaml", "cpu.yaml"):  # the CPU configs aim at 2 kbps or less
+        assert codec.bitrate() <= 2000
+
+
 def test_default_config_is_small_and_fast():
     cfg = load_training_config(EGS / "synth_speech/codec/conf/fast.yaml")
     assert cfg.train.max_steps <= 2000 and not cfg.discriminators
@@ -85,7 +98,7 @@ def test_finished_stages_are_skipped_and_results_shown(tmp_path: Path):
     assert not (exp / "log/train.log").exists()  # nothing ran
 
     # the experiment is tied to its config: another config in the same folder is refused
-    (r / "conf/fast.yaml").write_text((r / "conf/fast.yaml").read_text().replace("max_steps: 1500", "max_steps: 10"))
+    (r / "conf/fast.yaml").write_text((r / "conf/fast.yaml").read_text().replace("max_steps: 1800", "max_steps: 10"))
     res = run(args, r)
     assert res.returncode == 1 and "another version of conf/fast.yaml" in res.stderr
 
