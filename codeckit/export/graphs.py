@@ -6,7 +6,8 @@ would freeze; these wrappers do the same arithmetic with every length taken from
   nearest-code search is the same `addmm` as `codeckit.quantizers.common.nearest`, unchunked.
 - `EncoderGraph` / `DecoderGraph`: offline audio -> codes and codes -> audio.
 - `EncoderStepGraph` / `DecoderStepGraph`: one streaming step, states in and out (`codeckit.nn.streaming`).
-`prepare_for_export` makes the eval-mode copy they wrap: weight norm folded, decoder noise off.
+`prepare_for_export` makes the eval-mode copy they wrap: weight norm folded, decoder noise off, and Snake
+written without `Pow` and reshapes (fewer onnxruntime kernels, same arithmetic).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch.nn.utils import parametrize
 from codeckit.codecs.base import Codec
 from codeckit.export.errors import ExportError
 from codeckit.nn.noise import NoiseBlock
+from codeckit.nn.snake import Snake
 from codeckit.nn.streaming import get_streaming_state, set_streaming_state
 from codeckit.quantizers.fsq import FSQ
 from codeckit.quantizers.simvq import SimVQ
@@ -46,13 +48,36 @@ def fold_weight_norm(module: nn.Module) -> int:
     return n
 
 
+class FastSnake(nn.Module):
+    """Snake, x + sin(alpha x)^2 / alpha, as Mul, Sin, Mul, Mul, Add on (B, C, T) (no Pow, no reshapes)."""
+
+    def __init__(self, snake: Snake):
+        super().__init__()
+        alpha = snake.alpha.detach().clone()
+        self.register_buffer("alpha", alpha)
+        self.register_buffer("inv", (alpha + 1e-9).reciprocal())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = torch.sin(self.alpha * x)
+        return x + self.inv * (s * s)
+
+
+def _swap_fast_layers(model: nn.Module) -> None:
+    for sub in list(model.modules()):
+        for child_name, child in list(sub.named_children()):
+            if isinstance(child, Snake) and child.alpha.dim() == 3:
+                setattr(sub, child_name, FastSnake(child))
+
+
 def prepare_for_export(codec: Codec) -> Codec:
-    """An eval-mode deep copy of `codec` with weight norm folded and every decoder NoiseBlock off (deterministic)."""
+    """An eval-mode deep copy of `codec` with weight norm folded, every decoder NoiseBlock off (deterministic)
+    and `FastSnake` in place of Snake."""
     out = copy.deepcopy(codec).eval()
     fold_weight_norm(out)
     for m in out.modules():
         if isinstance(m, NoiseBlock):
             m.eval_noise = "off"
+    _swap_fast_layers(out)
     for p in out.parameters():
         p.requires_grad_(False)
     return out

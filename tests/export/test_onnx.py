@@ -3,6 +3,8 @@ streaming step graphs == offline graphs, overlap-save streaming for non-causal c
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import onnx
 import pytest
@@ -14,6 +16,7 @@ from codeckit.export.errors import ExportError
 from codeckit.export.exporter import export_codec
 from codeckit.export.graphs import prepare_for_export
 from codeckit.export.runner import OnnxCodec
+from codeckit.nn.noise import NoiseBlock
 
 EXPORTS = ["encodec_tiny", "snac_tiny", "causal_snac", "reflect_seanet"]
 CAUSAL = ["encodec_tiny", "causal_snac", "reflect_seanet"]
@@ -108,6 +111,21 @@ def test_export_keeps_original_parametrized(encodec_tiny, encodec_tiny_onnx):
     x = torch.from_numpy(_noise(1, 4 * encodec_tiny.pad_multiple, 5))
     with torch.no_grad():
         assert torch.allclose(folded.decode(folded.encode(x)), encodec_tiny.decode(encodec_tiny.encode(x)), atol=1e-5)
+
+
+def test_prepared_snac_equals_original_without_noise(snac_tiny):
+    """The export copy (weight norm folded, FastSnake) computes what the codec computes with its noise off."""
+    prepared = prepare_for_export(snac_tiny)
+    quiet = copy.deepcopy(snac_tiny)
+    for m in quiet.modules():
+        if isinstance(m, NoiseBlock):
+            m.eval_noise = "off"
+    x = torch.from_numpy(_noise(2, 5 * snac_tiny.pad_multiple, 14))
+    with torch.no_grad():
+        codes = quiet.encode(x)
+        for a, b in zip(prepared.encode(x), codes):
+            assert torch.equal(a, b)
+        assert torch.allclose(prepared.decode(codes), quiet.decode(codes), atol=1e-5)
 
 
 def test_snac_noise_is_off_in_export(snac_tiny, snac_tiny_onnx):
