@@ -7,7 +7,9 @@ Key `codeckit` holds one JSON object:
   `codebook_sizes` per exported level (coarse to fine), `n_levels`, `pad_multiple` (inputs are coded in
   multiples of it; the encoder pads with zeros to it), `frame_rates`, `bitrate_bps`, `causal` (step graphs
   exist and stream exactly), `noise` ("off": a decoder NoiseBlock is left out), `min_samples` (shortest
-  input the offline encoder takes; reflect-padded models need several frames), `codeckit_version`.
+  input the offline encoder takes; reflect-padded models need several frames), `chunk_samples` (declared
+  streaming step), `context_samples` (overlap-save context each side for non-causal codecs: the receptive
+  field rounded up to `pad_multiple`; 0 when causal), `codeckit_version`.
 - `inputs` / `outputs`: graph input and output names in order: "audio" (float32 (batch, channels,
   samples)), "codes_<l>" (int64 (batch, frames_l)), and for step graphs one name per state.
 - step graphs only: `states`, a list of {`name` (the layer's state, `<module path>.<state name>`), `input`,
