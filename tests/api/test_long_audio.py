@@ -26,14 +26,15 @@ def test_peak_memory_does_not_grow_with_length(tmp_path):
     out = tmp_path / "long.json"
     # A fixed mmap threshold makes glibc return freed blocks, so the peak reflects memory actually held.
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
-    cmd = [sys.executable, str(BENCH), "--models", str(model), "--minutes", "0.5", "4", "--file-sr", "8000"]
+    cmd = [sys.executable, str(BENCH), "--models", str(model), "--minutes", "0.5", "8", "--file-sr", "8000"]
     cmd += ["--chunk-seconds", "1", "--context-seconds", "0.5", "--workdir", str(tmp_path), "--out", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=500)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "peak_mb" in res.stdout  # the table
     short, long = json.loads(out.read_text())["results"]
-    assert (short["audio_minutes"], long["audio_minutes"]) == (0.5, 4.0)
-    assert long["frames"][0] == 4 * 60 * 16000 // 256
-    # Holding the audio would add (long - short) audio_mb (~13 MB at the codec rate alone); chunks add ~nothing.
+    assert (short["audio_minutes"], long["audio_minutes"]) == (0.5, 8.0)
+    assert long["frames"][0] == 8 * 60 * 16000 // 256
+    # Holding the audio would add (long - short) audio_mb (~28 MB at the codec rate alone); the chunks add
+    # the codes (~0.5 MB) and allocator noise (a few MB from run to run).
     growth = long["peak_mb"] - short["peak_mb"]
-    assert growth < 0.25 * (long["audio_mb"] - short["audio_mb"]), (short, long)
+    assert growth < 0.5 * (long["audio_mb"] - short["audio_mb"]), (short, long)
