@@ -102,3 +102,15 @@ def test_tiny_corpus_end_to_end(tmp_path):
     # other settings in the same folder are refused rather than mixed
     with pytest.raises(CorpusError, match="made with other settings"):
         synthesize(out, size, source="grammar", seed=5, progress=False)
+
+
+def test_cli_synth(tmp_path, capsys):
+    from codeckit.cli import main
+
+    out = tmp_path / "c"
+    args = ["corpus", "synth", "--out", str(out), "--train", "1", "--dev", "1", "--test", "1"]
+    assert main([*args, "--engines", "espeak", "--rates", "16000", "--text", "grammar", "--no-progress"]) == 0
+    assert f"corpus ready: {out}" in capsys.readouterr().out
+    assert len(read_scp(out / "16k/test/wav.scp")) == 1 and not (out / "24k").exists()
+    assert main([*args[:3], str(tmp_path / "d"), "--train", "0", "--text", "grammar"]) == 2
+    assert "every split needs at least one sentence" in capsys.readouterr().err

@@ -8,6 +8,8 @@
 # speakers and books; the test set is an evenly spaced subset of test-clean for scoring),
 # 2 train, 3 export, 4 tokenize + detokenize, 5 bench beside Opus 6 kbps and Codec2 3200.
 
+cd "$(dirname "$0")" || exit 1  # paths below (and in options) are relative to the recipe folder
+
 stage=0
 stop_stage=5
 db=downloads          # download folder; the corpus is extracted to $db/LibriTTS

@@ -8,6 +8,8 @@
 # 2 train, 3 export, 4 tokenize + detokenize, 5 bench beside Opus 6 kbps and Codec2 3200.
 # The loader resamples 22.05 kHz to the config's rate on the fly.
 
+cd "$(dirname "$0")" || exit 1  # paths below (and in options) are relative to the recipe folder
+
 stage=0
 stop_stage=5
 db=downloads          # download folder; the corpus is extracted to $db/LJSpeech-1.1

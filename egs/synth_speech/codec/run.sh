@@ -10,6 +10,8 @@
 # Stages: 0 corpus, 1 lists, 2 train, 3 export, 4 tokenize + detokenize, 5 bench (leaderboard).
 # A finished stage is skipped on a re-run. Logs: exp/log/ (corpus) and exp/<tag>/log/ (the rest).
 
+cd "$(dirname "$0")" || exit 1  # paths below (and in options) are relative to the recipe folder
+
 stage=0
 stop_stage=5
 size=small            # corpus size: small (400 utterances, ~1 min to make) or full (2,500 sentences)
