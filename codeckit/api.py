@@ -237,7 +237,7 @@ class CodecModel:
         """Overlap-save encoding of one long item from its first samples and the rest of its blocks."""
         m, C, X = self.codec.pad_multiple, self.chunk, self.context
         buf, buf_start, ended, total = head, 0, False, None
-        out: list[list[torch.Tensor]] = [[] for _ in range(n)]
+        out = [_GrowingCodes() for _ in range(n)]
         s = 0
         while True:
             while not ended and buf_start + buf.shape[-1] < s + C + X:
@@ -260,7 +260,7 @@ class CodecModel:
             s = e
             keep_from = max(0, s - X)  # the next window starts here
             buf, buf_start = buf[:, keep_from - buf_start :], keep_from
-        return [torch.cat(parts) for parts in out], total
+        return [codes.tensor() for codes in out], total
 
     def _encode_streaming(self, head: torch.Tensor, blocks: Iterator[torch.Tensor], n: int) -> tuple[list, int]:
         """Exact chunked encoding of one long item with the encoder's carried streaming state."""
@@ -268,7 +268,7 @@ class CodecModel:
 
         m, C = self.codec.pad_multiple, self.chunk
         buf, total, ended = head, 0, False
-        out: list[list[torch.Tensor]] = [[] for _ in range(n)]
+        out = [_GrowingCodes() for _ in range(n)]
         with streaming(self.codec.encoder, 1):
             while not ended or buf.shape[-1]:
                 while not ended and buf.shape[-1] < C:
@@ -285,7 +285,7 @@ class CodecModel:
                     latents = self.codec.encoder(piece[None].to(self.device))
                     for level, c in enumerate(self.codec.quantizer.encode(latents, n)):
                         out[level].append(c[0].cpu())
-        return [torch.cat(parts) for parts in out], total
+        return [codes.tensor() for codes in out], total
 
     # -- detokenize ---------------------------------------------------------------------------
     @torch.no_grad()
@@ -489,6 +489,30 @@ def _streams_exactly(module: torch.nn.Module) -> bool:
         if isinstance(m, (torch.nn.LSTM, torch.nn.GRU, torch.nn.MultiheadAttention)):
             return False
     return True
+
+
+class _GrowingCodes:
+    """A 1-D int64 buffer that doubles when full: codes of a long item without thousands of small tensors.
+
+    Keeping one small tensor per chunk pins small heap blocks between the freed activations, and glibc's heap
+    then grows with the audio's length; a few large buffers do not fragment it.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._data = torch.empty(capacity, dtype=torch.long)
+        self._size = 0
+
+    def append(self, codes: torch.Tensor) -> None:
+        end = self._size + codes.numel()
+        if end > self._data.numel():
+            grown = torch.empty(max(end, 2 * self._data.numel()), dtype=torch.long)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : end] = codes.reshape(-1)
+        self._size = end
+
+    def tensor(self) -> torch.Tensor:
+        return self._data[: self._size].clone()
 
 
 def _read_until(blocks: Iterator[torch.Tensor], limit: int) -> tuple[torch.Tensor, bool]:
