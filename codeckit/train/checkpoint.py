@@ -1,11 +1,14 @@
-"""Checkpoints: one file per saved step under EXP_DIR/checkpoints, written atomically, last K kept.
+"""Checkpoints: one safetensors file per saved step under EXP_DIR/checkpoints, written atomically, last K kept.
 
-A checkpoint holds tensors, numbers, strings and containers only, and loads with
-`torch.load(weights_only=True)`; RNG states of python, numpy and torch are stored as tensors.
+A checkpoint is a nested state (dicts, lists, tensors, numbers, strings): its tensors are stored under
+their path in the tree (`optimizer/state/0/exp_avg`) and the rest of the tree, with each tensor replaced by
+a reference to its key, as JSON in the file's metadata. No pickle is written or read. RNG states of python,
+numpy and torch are stored as tensors.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from pathlib import Path
@@ -13,11 +16,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 
 from codeckit.errors import CodeckitError
 from codeckit.fileio import atomic_path
 
-_NAME = re.compile(r"^step_(\d+)\.pt$")
+_NAME = re.compile(r"^step_(\d+)\.safetensors$")
+_TREE = "codeckit_checkpoint"  # metadata key of the JSON tree
+_TENSOR = "__tensor__"
 
 
 class CheckpointError(CodeckitError, ValueError):
@@ -25,7 +32,7 @@ class CheckpointError(CodeckitError, ValueError):
 
 
 def checkpoint_path(directory: str | Path, step: int) -> Path:
-    return Path(directory) / f"step_{step:08d}.pt"
+    return Path(directory) / f"step_{step:08d}.safetensors"
 
 
 def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
@@ -40,19 +47,61 @@ def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
 def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], keep: int) -> Path:
     """Write `state` for `step` atomically, then delete all but the newest `keep` checkpoints."""
     path = checkpoint_path(directory, step)
+    tensors: dict[str, torch.Tensor] = {}
+    tree = _flatten(state, "", tensors)
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        save_file(tensors, str(tmp), metadata={_TREE: json.dumps(tree)})
     for _, old in list_checkpoints(directory)[:-keep]:
         old.unlink(missing_ok=True)
     return path
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint file (tensors and plain containers only)."""
+    """Read a checkpoint file back into the nested state `save_checkpoint` was given."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file becomes one clear error
-        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from None
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
+        tree = json.loads(meta[_TREE])
+    except (OSError, SafetensorError, KeyError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: not a codeckit checkpoint ({e!r})") from None
+    return _unflatten(tree, tensors)
+
+
+def _flatten(node: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
+    """`node` as JSON-able data, its tensors moved into `tensors` under their path in the tree."""
+    if isinstance(node, torch.Tensor):
+        if key in tensors:
+            raise ValueError(f"two tensors of the checkpoint map to the key '{key}'")
+        tensors[key] = node.detach().cpu().contiguous().clone()
+        return {_TENSOR: key}
+    if isinstance(node, dict):
+        if not all(isinstance(k, (str, int)) for k in node):
+            raise TypeError(f"checkpoint keys must be str or int, found {sorted(map(type, node))} at '{key}'")
+        # int keys (optimizer state) are kept apart from str keys so they come back as ints
+        return {
+            "__dict__": [[k, _flatten(v, f"{key}/{k}".lstrip("/"), tensors)] for k, v in node.items()],
+        }
+    if isinstance(node, (list, tuple)):
+        items = [_flatten(v, f"{key}/{i}".lstrip("/"), tensors) for i, v in enumerate(node)]
+        return {"__tuple__": items} if isinstance(node, tuple) else items
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    raise TypeError(f"cannot store {type(node).__name__} in a checkpoint (at '{key}')")
+
+
+def _unflatten(node: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(node, list):
+        return [_unflatten(v, tensors) for v in node]
+    if isinstance(node, dict):
+        if _TENSOR in node:
+            return tensors[node[_TENSOR]]
+        if "__tuple__" in node:
+            return tuple(_unflatten(v, tensors) for v in node["__tuple__"])
+        return {k: _unflatten(v, tensors) for k, v in node["__dict__"]}
+    return node
 
 
 def rng_state() -> dict[str, Any]:

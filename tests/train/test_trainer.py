@@ -43,7 +43,10 @@ def test_training_learns_exports_and_skips_bad_files(tmp_path, corpus, tiny_conf
     assert f"skipping bad file {bad}" in log
     assert hist[-1]["data/bad_files"] == 1 and hist[-1]["data/skipped_reads"] >= 1
     assert log.count("skipping bad file") == 1  # warned once, counted every time
-    assert sorted(p.name for p in (exp / "checkpoints").iterdir()) == ["step_00000020.pt", "step_00000030.pt"]
+    assert sorted(p.name for p in (exp / "checkpoints").iterdir()) == [
+        "step_00000020.safetensors",
+        "step_00000030.safetensors",
+    ]
     assert len((exp / "metrics.jsonl").read_text().splitlines()) == 30
     assert any((exp / "tb").iterdir())
 
