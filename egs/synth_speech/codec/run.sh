@@ -5,7 +5,7 @@
 #
 #   bash run.sh                            # all stages with the defaults (~8 min on 2 CPU cores)
 #   bash run.sh --stage 4                  # resume from stage 4
-#   bash run.sh --conf conf/cpu.yaml --size full    # the longer CPU run (about 2 hours of training)
+#   bash run.sh --conf conf/cpu.yaml --size full    # the longer CPU run (52 min of training)
 #
 # Stages: 0 corpus, 1 lists, 2 train, 3 export, 4 tokenize + detokenize, 5 bench (leaderboard).
 # A finished stage is skipped on a re-run. Logs: exp/log/ (corpus) and exp/<tag>/log/ (the rest).
