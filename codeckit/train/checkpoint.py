@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from codeckit.errors import CodeckitError
@@ -59,8 +59,6 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint file back into the nested state `save_checkpoint` was given."""
     try:
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
         tensors = load_file(str(path))
@@ -79,11 +77,11 @@ def _flatten(node: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:
         return {_TENSOR: key}
     if isinstance(node, dict):
         if not all(isinstance(k, (str, int)) for k in node):
-            raise TypeError(f"checkpoint keys must be str or int, found {sorted(map(type, node))} at '{key}'")
-        # int keys (optimizer state) are kept apart from str keys so they come back as ints
-        return {
-            "__dict__": [[k, _flatten(v, f"{key}/{k}".lstrip("/"), tensors)] for k, v in node.items()],
-        }
+            raise TypeError(
+                f"checkpoint keys must be str or int, found {sorted({type(k).__name__ for k in node})} at '{key}'"
+            )
+        # [key, value] pairs, not a JSON object, so int keys (optimizer state) come back as ints
+        return {"__dict__": [[k, _flatten(v, f"{key}/{k}".lstrip("/"), tensors)] for k, v in node.items()]}
     if isinstance(node, (list, tuple)):
         items = [_flatten(v, f"{key}/{i}".lstrip("/"), tensors) for i, v in enumerate(node)]
         return {"__tuple__": items} if isinstance(node, tuple) else items

@@ -45,3 +45,8 @@ def test_unreadable_file_is_one_clear_error(tmp_path):
 def test_unstorable_value_names_its_place(tmp_path):
     with pytest.raises(TypeError, match="optimizer/fn"):
         save_checkpoint(tmp_path, 1, {"optimizer": {"fn": object()}}, keep=1)
+
+
+def test_unsupported_key_type_is_named(tmp_path):
+    with pytest.raises(TypeError, match="tuple"):
+        save_checkpoint(tmp_path, 1, {"x": {(1, 2): torch.zeros(1)}}, keep=1)
