@@ -7,8 +7,9 @@
 #   5 bench       codeckit bench: the model beside the baselines    -> EXP/bench
 #
 # Run from a recipe folder (with path.sh and cmd.sh) by the recipe's run.sh. A stage that finished
-# leaves EXP/.done.<stage>; a re-run skips it. Training that stopped part-way resumes from its last
-# checkpoint. Every stage logs to EXP/log/<stage>.log and fails loudly, naming the log.
+# leaves EXP/.done.<stage>; a re-run skips it. The stamps of stages 4 and 5 hold a hash of the test list
+# and the model (and the baselines), so a changed test set or a retrained model redoes them. Training
+# that stopped part-way resumes from its last checkpoint. Every stage logs to EXP/log/<stage>.log and fails loudly, naming the log.
 
 stage=2
 stop_stage=5
@@ -53,6 +54,16 @@ cp "$conf" "$exp/train.yaml"
 
 model=$exp/model
 
+# What stages 4 and 5 were made from: the test list and the model weights.
+inputs_key() { cat "$test_set/wav.scp" "$model/model.safetensors" 2>/dev/null | sha1sum | cut -c1-16; }
+# stamp_matches FILE KEY: the stage finished with these inputs; says so when it finished with others.
+stamp_matches() {
+  [ -f "$1" ] || return 1
+  [ "$(cat "$1")" = "$2" ] && return 0
+  log "$(basename "$1" | sed 's/^.done.//'): the test set or the model changed since it ran, redoing it"
+  return 1
+}
+
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   if [ -f "$exp/.done.train" ] && [ -f "$model/model.safetensors" ]; then
     log "stage 2: trained model exists in $model, skipping"
@@ -79,9 +90,11 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  if [ -f "$exp/.done.tokenize" ]; then
+  key=$(inputs_key)
+  if stamp_matches "$exp/.done.tokenize" "$key"; then
     log "stage 4: tokens and decoded test audio exist, skipping"
   else
+    rm -rf "$exp/tokens/test" "$exp/decoded/test"  # no files left from another test set
     need tokenize 4
     need detokenize 4
     log "stage 4: tokenizing $test_set -> $exp/tokens/test; log: $exp/log/tokenize.log"
@@ -90,12 +103,13 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     log "stage 4: detokenizing -> $exp/decoded/test; log: $exp/log/detokenize.log"
     $decode_cmd "$exp/log/detokenize.log" \
       codeckit detokenize "$exp/tokens/test" --model "$model" --out "$exp/decoded/test"
-    touch "$exp/.done.tokenize"
+    echo "$key" > "$exp/.done.tokenize"
   fi
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
-  if [ -f "$exp/.done.bench" ]; then
+  key="$(inputs_key) $baselines"
+  if stamp_matches "$exp/.done.bench" "$key"; then
     log "stage 5: leaderboard exists in $exp/bench, skipping"
   else
     need bench 5
@@ -103,7 +117,7 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     # shellcheck disable=SC2086
     $decode_cmd "$exp/log/bench.log" \
       codeckit bench --codecs "$name=$model" $baselines --data "$test_set/wav.scp" --out "$exp/bench" --jobs "$nj"
-    touch "$exp/.done.bench"
+    echo "$key" > "$exp/.done.bench"
   fi
   for f in "$exp"/bench/*.md; do
     [ -f "$f" ] && { echo; cat "$f"; }

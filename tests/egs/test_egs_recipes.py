@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -86,8 +87,13 @@ def test_finished_stages_are_skipped_and_results_shown(tmp_path: Path):
     (exp / "bench").mkdir()
     (exp / "model/model.safetensors").write_bytes(b"")
     (exp / "bench/leaderboard.md").write_text("| codec | kbps |\n| fast | 2.0 |\n")
-    for s in ("train", "export", "tokenize", "bench"):
+    (r / "data/test").mkdir(parents=True)
+    (r / "data/test/wav.scp").write_text("utt1 /data/utt1.wav\n")
+    key = hashlib.sha1(b"utt1 /data/utt1.wav\n").hexdigest()[:16]  # test list + (empty) model weights
+    for s in ("train", "export"):
         (exp / f".done.{s}").touch()
+    (exp / ".done.tokenize").write_text(key + "\n")
+    (exp / ".done.bench").write_text(key + " opus:6000 codec2:3200\n")
     args = ["bash", "utils/codec_stages.sh", "--conf", "conf/fast.yaml", "--exp", "exp/fast"]
     res = run(args, r)
     assert res.returncode == 0, res.stderr
@@ -96,6 +102,15 @@ def test_finished_stages_are_skipped_and_results_shown(tmp_path: Path):
     assert "| fast | 2.0 |" in res.stdout
     assert "results: exp/fast/bench" in res.stdout
     assert not (exp / "log/train.log").exists()  # nothing ran
+
+    # a changed test list redoes stage 4 (here it fails: the listed file does not exist) instead of skipping
+    (exp / "tokens/test").mkdir(parents=True)
+    (exp / "tokens/test/old.tokens.safetensors").write_bytes(b"")
+    (r / "data/test/wav.scp").write_text("utt2 /data/utt2.wav\n")
+    res = run(args + ["--stage", "4"], r)
+    assert "tokenize: the test set or the model changed since it ran, redoing it" in res.stdout
+    assert "stage 4: tokenizing" in res.stdout and res.returncode != 0
+    assert not (exp / "tokens/test/old.tokens.safetensors").exists()
 
     # the experiment is tied to its config: another config in the same folder is refused
     (r / "conf/fast.yaml").write_text((r / "conf/fast.yaml").read_text().replace("max_steps: 1500", "max_steps: 10"))
