@@ -43,8 +43,9 @@ need() {
   fi
 }
 
-# The experiment is tied to its config: refuse to mix two configs in one folder.
-conf_sum=$(sha1sum < "$conf" | cut -c1-16)
+# The experiment is tied to its config's content (comments and layout aside): refuse to mix two in one folder.
+conf_sum=$(python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])), sort_keys=True))' \
+  "$conf" | sha1sum | cut -c1-16)
 if [ -f "$exp/.conf.sha1" ] && [ "$(cat "$exp/.conf.sha1")" != "$conf_sum" ]; then
   echo "$0: $exp was made with another version of $conf; remove $exp or pass another --tag" >&2
   exit 1

@@ -102,6 +102,9 @@ def test_finished_stages_are_skipped_and_results_shown(tmp_path: Path):
     assert "| fast | 2.0 |" in res.stdout
     assert "results: exp/fast/bench" in res.stdout
     assert not (exp / "log/train.log").exists()  # nothing ran
+    # comments do not change what the config says
+    (r / "conf/fast.yaml").write_text("# a new comment\n" + (r / "conf/fast.yaml").read_text())
+    assert run(args, r).returncode == 0
 
     # a changed test list redoes stage 4 (here it fails: the listed file does not exist) instead of skipping
     (exp / "tokens/test").mkdir(parents=True)
