@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from codeckit.errors import CodeckitError
 from codeckit.fileio import atomic_path
@@ -60,9 +60,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint file back into the nested state `save_checkpoint` was given."""
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        tensors = load_file(str(path))
-        tree = json.loads(meta[_TREE])
+            tree = json.loads((f.metadata() or {})[_TREE])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
     except (OSError, SafetensorError, KeyError, json.JSONDecodeError) as e:
         raise CheckpointError(f"cannot read checkpoint {path}: not a codeckit checkpoint ({e!r})") from None
     return _unflatten(tree, tensors)

@@ -9,7 +9,8 @@
 # Run from a recipe folder (with path.sh and cmd.sh) by the recipe's run.sh. A stage that finished
 # leaves EXP/.done.<stage>; a re-run skips it. The stamps of stages 4 and 5 hold a hash of the test list
 # and the model (and the baselines), so a changed test set or a retrained model redoes them. Training
-# that stopped part-way resumes from its last checkpoint. Every stage logs to EXP/log/<stage>.log and fails loudly, naming the log.
+# that stopped part-way resumes from its last checkpoint. Every stage logs to EXP/log/<stage>.log and
+# fails loudly, naming the log.
 
 stage=2
 stop_stage=5
