@@ -1,0 +1,158 @@
+"""A frame-rate codec's encoder and decoder after Vocos, registered as `vocos`: all the work at the code rate.
+
+Encoder: audio (B, 1, T) -> `STFTFeatures` (an STFT at hop = the codec hop, computed as a strided conv with
+a fixed windowed-DFT basis) -> ConvNeXt backbone -> 1x1 conv to `latent_dim`, one latent frame per hop.
+Decoder: latents (B, latent_dim, N) -> ConvNeXt backbone (embedding conv k7, blocks, final LayerNorm)
+-> optional x`upsample` transposed conv -> ISTFT head at hop `hop_length / upsample` -> (B, 1, N * hop_length).
+
+Alignment: non-causal, STFT frame t and ISTFT frame t are both centred on samples [t H, (t + 1) H).
+Causal (`causal: true` on both), every conv is causal and the ISTFT is trimmed on the right
+(`codeckit.nn.istft`): code t depends on samples up to (t + 1) H and decoded block t on codes up to t, so
+offline decode of T samples gives T samples aligned with the input, streamed chunks equal one offline
+pass, and the algorithmic latency is one hop of input buffering.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from codeckit.errors import ConfigError
+from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
+from codeckit.nn.convnext import ConvNeXtBackbone, check_bool, check_positive
+from codeckit.nn.istft import ISTFTHead
+from codeckit.nn.streaming import Streamable
+from codeckit.registry import DECODERS, ENCODERS
+
+LOG_FLOOR = 1e-5  # magnitude floor of the log-magnitude features
+
+
+class _FixedConv1d(StreamableConv1d):
+    """A `StreamableConv1d` whose weight is a buffer: its streaming state takes that buffer's device and dtype."""
+
+    def _state_device_dtype(self) -> tuple[torch.device, torch.dtype]:
+        return self.conv.weight.device, self.conv.weight.dtype
+
+
+class STFTFeatures(nn.Module):
+    """Audio (B, 1, T) -> (B, n_bins or 3 * n_bins, T / hop): log-magnitude [and phase as (cos, sin)].
+
+    The DFT is a `StreamableConv1d` (kernel n_fft, stride hop) whose weight is a fixed Hann-windowed
+    cos / -sin basis scaled by 1 / sum(window), a buffer rebuilt from n_fft and hop rather than saved; so the
+    front end pads, streams (causal) and exports like any other conv. With `phase` the real and imaginary
+    parts divided by the magnitude are added as channels (they carry what the log-magnitude drops).
+    """
+
+    def __init__(self, n_fft: int, hop_length: int, phase: bool = False, causal: bool = False):
+        super().__init__()
+        self.n_bins = n_fft // 2 + 1
+        self.phase = bool(phase)
+        self.out_channels = (3 if self.phase else 1) * self.n_bins
+        self.dft = _FixedConv1d(1, 2 * self.n_bins, n_fft, stride=hop_length, bias=False, causal=causal)
+        window = torch.hann_window(n_fft, dtype=torch.float64)
+        k = torch.arange(self.n_bins, dtype=torch.float64)[:, None]
+        n = torch.arange(n_fft, dtype=torch.float64)[None, :]
+        angle = 2 * math.pi * k * n / n_fft
+        basis = torch.cat([torch.cos(angle), -torch.sin(angle)]) * window / window.sum()
+        conv = self.dft.conv
+        del conv.weight  # a fixed transform, not a parameter
+        conv.register_buffer("weight", basis.float()[:, None, :], persistent=False)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        if audio.dim() != 3 or audio.shape[1] != 1:
+            raise ValueError(f"the vocos encoder takes mono audio (batch, 1, samples), got {tuple(audio.shape)}")
+        real, imag = self.dft(audio).chunk(2, dim=1)
+        power = real * real + imag * imag
+        log_mag = 0.5 * torch.log(power.clamp_min(LOG_FLOOR**2))
+        if not self.phase:
+            return log_mag
+        inv = torch.rsqrt(power.clamp_min(LOG_FLOOR**2))
+        return torch.cat([log_mag, real * inv, imag * inv], dim=1)
+
+
+@ENCODERS.register("vocos")
+class VocosEncoder(Streamable, nn.Module):
+    """Audio (B, 1, T) -> latents (B, latent_dim, T / hop_length): STFT features, ConvNeXt, 1x1 conv.
+
+    `n_fft`: STFT window (>= hop_length); `phase`: add the phase channels; `intermediate_dim` defaults to
+    3 * dim. The backbone's embedding conv is 1x1 (the STFT window already spans n_fft samples).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        hop_length: int = 320,
+        n_fft: int = 640,
+        dim: int = 256,
+        intermediate_dim: int | None = None,
+        n_layers: int = 4,
+        phase: bool = False,
+        causal: bool = False,
+    ):
+        super().__init__()
+        intermediate_dim = 3 * dim if intermediate_dim is None else intermediate_dim
+        where = "vocos encoder"
+        check_positive(where, latent_dim=latent_dim, hop_length=hop_length, n_fft=n_fft, dim=dim)
+        check_positive(where, intermediate_dim=intermediate_dim, n_layers=n_layers)
+        check_bool(where, phase=phase, causal=causal)
+        if n_fft < hop_length:
+            raise ConfigError(f"{where}: n_fft must be >= hop_length ({hop_length}), got {n_fft}")
+        self.hop_length = int(hop_length)
+        self.dim = int(latent_dim)
+        self.features = STFTFeatures(n_fft, hop_length, phase, causal)
+        self.backbone = ConvNeXtBackbone(
+            self.features.out_channels, dim, intermediate_dim, n_layers, causal=causal, embed_kernel_size=1
+        )
+        self.proj = nn.Conv1d(dim, latent_dim, 1)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.backbone(self.features(audio)))
+
+
+@DECODERS.register("vocos")
+class VocosDecoder(Streamable, nn.Module):
+    """Latents (B, latent_dim, N) -> audio (B, 1, N * hop_length): ConvNeXt, [upsample], ISTFT head.
+
+    `hop_length`: samples per latent frame (the codec hop); the ISTFT runs at hop_length / `upsample` with
+    window `n_fft` (>= 2 * that hop); `intermediate_dim` defaults to 3 * dim.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        hop_length: int = 320,
+        n_fft: int = 1280,
+        dim: int = 384,
+        intermediate_dim: int | None = None,
+        n_layers: int = 8,
+        upsample: int = 1,
+        causal: bool = False,
+    ):
+        super().__init__()
+        intermediate_dim = 3 * dim if intermediate_dim is None else intermediate_dim
+        where = "vocos decoder"
+        check_positive(where, latent_dim=latent_dim, hop_length=hop_length, n_fft=n_fft, dim=dim)
+        check_positive(where, intermediate_dim=intermediate_dim, n_layers=n_layers, upsample=upsample)
+        check_bool(where, causal=causal)
+        if hop_length % upsample:
+            raise ConfigError(f"{where}: hop_length {hop_length} must be a multiple of upsample, got {upsample}")
+        istft_hop = hop_length // upsample
+        if n_fft < 2 * istft_hop:
+            raise ConfigError(
+                f"{where}: n_fft must be >= 2 * hop_length / upsample ({2 * istft_hop}) for the Hann overlap-add, "
+                f"got {n_fft}"
+            )
+        self.hop_length = int(hop_length)
+        self.dim = int(latent_dim)
+        self.backbone = ConvNeXtBackbone(latent_dim, dim, intermediate_dim, n_layers, causal=causal)
+        self.upsample = (
+            StreamableConvTranspose1d(dim, dim, 2 * upsample, stride=upsample, causal=causal)
+            if upsample > 1
+            else nn.Identity()
+        )
+        self.head = ISTFTHead(dim, n_fft, istft_hop, causal)
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.head(self.upsample(self.backbone(latents)))
