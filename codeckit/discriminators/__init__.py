@@ -1,4 +1,6 @@
-"""Discriminators: mpd, msd, msstft (EnCodec), mrd (DAC multi-band STFT). Importing registers them.
+"""Discriminators: mpd, msd, msstft (EnCodec), mrd (DAC multi-band STFT), mrsd (Vocos magnitude spectrograms).
+
+Importing registers them.
 
 `build_discriminators(specs)` builds any set of them from the `discriminators:` section of a
 training config, a list of `{name: ..., **kwargs}` mappings.
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from codeckit.discriminators import mpd, mrd, msd, msstft  # noqa: F401  (register)
+from codeckit.discriminators import mpd, mrd, mrsd, msd, msstft  # noqa: F401  (register)
 from codeckit.discriminators.base import DiscriminatorOutput, Discriminators
 from codeckit.registry import DISCRIMINATORS
 

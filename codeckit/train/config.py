@@ -106,7 +106,7 @@ class TrainingConfig:
     data: DataConfig
     train: TrainSection = field(default_factory=TrainSection)
     losses: LossesConfig = field(default_factory=LossesConfig)
-    # each `{name: mpd|msd|msstft|mrd, **kwargs}`; empty: no GAN, reconstruction losses only
+    # each `{name: mpd|msd|msstft|mrd|mrsd, **kwargs}`; empty: no GAN, reconstruction losses only
     discriminators: list[dict[str, Any]] = field(default_factory=list)
 
 
