@@ -4,7 +4,7 @@ from setuptools import find_packages, setup
 
 EXTRAS = {
     "train": ["auraloss==0.4.0", "tensorboard", "matplotlib"],
-    "metrics": ["pesq", "pystoi", "visqol-python[accel]", "scipy", "numba", "matplotlib"],
+    "metrics": ["pesq", "pystoi", "visqol-python[accel,lattice]", "scipy", "numba", "matplotlib"],
     "onnx": ["onnx", "onnxruntime"],
     "dev": ["pytest", "pytest-timeout", "hypothesis", "ruff", "snac==1.2.1"],
 }

@@ -17,6 +17,9 @@ class BaselineCodec(abc.ABC):
     name: str
     sample_rate: int
     channels: int = 1
+    # Seconds by which decoded audio lags the input, as the codec documents it; None: not declared, and
+    # the leaderboard estimates one delay for the codec over the whole test set.
+    delay_s: float | None = 0.0
 
     @abc.abstractmethod
     def encode(self, audio: torch.Tensor) -> list[bytes]:

@@ -23,7 +23,13 @@ _HEADER_PACKETS = 2  # OpusHead and OpusTags (RFC 7845)
 
 
 class OpusCodec(BaselineCodec):
-    """Opus at a target `bitrate` (bits/s, VBR as opusenc does by default), decoded at `sample_rate`."""
+    """Opus at a target `bitrate` (bits/s, VBR as opusenc does by default), decoded at `sample_rate`.
+
+    Delay 0: opusenc records its look-ahead and resampler delay as the Ogg pre-skip, and opusdec drops
+    that many samples (RFC 7845, section 4.2), so the output is in the input's time base.
+    """
+
+    delay_s = 0.0
 
     def __init__(self, bitrate: float, sample_rate: int = 48000, channels: int = 1):
         per_channel = bitrate / channels

@@ -32,22 +32,30 @@ def run_bench(
     """Score every file of `data` (a directory or wav.scp) with every codec SPEC; write the reports to `out_dir`."""
     from codeckit.bench.cache import ResultCache
     from codeckit.bench.data import list_items
+    from codeckit.bench.delays import resolve_delays
     from codeckit.bench.report import write_reports
-    from codeckit.bench.runner import execute, plan
+    from codeckit.bench.runner import execute, plan_metrics, plan_runs
     from codeckit.bench.specs import parse_specs
     from codeckit.bench.summary import summarize
-    from codeckit.metrics.suite import METRICS, check_metric_names
+    from codeckit.metrics.suite import DEFAULT_METRICS, check_metric_names
 
-    metrics = check_metric_names(list(METRICS) if metrics is None else list(metrics))
+    metrics = check_metric_names(DEFAULT_METRICS if metrics is None else list(metrics))
     entries = parse_specs(list(codecs))
     items = list_items(data)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with ResultCache(out / "cache.sqlite") as cache:
-        tasks, _ = plan(entries, items, cache, out, metrics, retry_failed)
-        stats = execute(tasks, cache, jobs=jobs, progress=progress)
-        stats.skipped_pairs = len(entries) * len(items) - len(tasks)
-        summaries, per_file = summarize(entries, items, cache, out, metrics)
+        runs = plan_runs(entries, items, cache, out, retry_failed)
+        stats = execute(runs, cache, jobs=jobs, progress=progress, desc="codecs")
+        delays = resolve_delays(entries, items, cache, out)
+        scoring = plan_metrics(
+            entries, items, cache, out, metrics, {k: d.used_s for k, d in delays.items()}, retry_failed
+        )
+        stats.add(execute(scoring, cache, jobs=jobs, progress=progress, desc="metrics"))
+        busy = {(t.entry.key, t.item.key) for t in (*runs, *scoring)}
+        stats.pairs = len(busy)
+        stats.skipped_pairs = len(entries) * len(items) - len(busy)
+        summaries, per_file = summarize(entries, items, cache, out, metrics, delays)
     outputs = write_reports(out, entries, items, summaries, per_file, metrics, jobs=jobs, n_examples=n_examples)
     return BenchResult(stats, summaries, outputs)
 

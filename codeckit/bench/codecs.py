@@ -7,6 +7,7 @@ resamples the output back, so metrics compare against the untouched original.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ class NeuralCodec:
 
         self.codec = load_codec(model_dir)
         self.sample_rate = self.codec.sample_rate
+        self.delay_s = self.codec.delay / self.sample_rate
 
     @property
     def codebook_sizes(self) -> list[int]:
@@ -60,6 +62,13 @@ class NeuralCodec:
         tokens = [c[0].cpu().numpy().astype(np.int64) for c in codes]
         return CodecRun(y[0].mean(0, keepdim=True).float(), bits, self.codec.bitrate(), t1 - t0, t2 - t1, tokens)
 
+    def tokens(self, audio: np.ndarray) -> list[np.ndarray]:
+        """Mono `(samples,)` float32 at `sample_rate` -> one 1-D int64 array of codes per level."""
+        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None, None]
+        with torch.inference_mode():
+            codes = self.codec.encode(x.repeat(1, self.codec.channels, 1))
+        return [c[0].cpu().numpy().astype(np.int64) for c in codes]
+
 
 class BaselineRunner:
     """A classic codec (identity, Opus, Codec2) from codeckit.baselines."""
@@ -67,6 +76,7 @@ class BaselineRunner:
     def __init__(self, codec):
         self.codec = codec
         self.sample_rate = codec.sample_rate
+        self.delay_s = codec.delay_s
 
     def run(self, audio: torch.Tensor) -> CodecRun:
         x = audio[None]
@@ -94,7 +104,8 @@ def open_codec(entry: CodecEntry, file_rate: int) -> NeuralCodec | BaselineRunne
         elif entry.kind == "codec2":
             _LOADED[cache_key] = BaselineRunner(Codec2Codec(entry.arg))
         elif entry.kind == "identity":
-            _LOADED[cache_key] = BaselineRunner(IdentityCodec(file_rate))
+            delay_s = float(entry.arg) / 1000 if entry.arg else 0.0
+            _LOADED[cache_key] = BaselineRunner(IdentityCodec(file_rate, delay_s=delay_s))
         else:
             raise ValueError(f"unknown codec kind {entry.kind!r}")
     return _LOADED[cache_key]
@@ -106,3 +117,33 @@ def run_codec(entry: CodecEntry, audio: torch.Tensor, sample_rate: int) -> Codec
     out = codec.run(resample(audio, sample_rate, codec.sample_rate))
     out.decoded = fit_length(resample(out.decoded, codec.sample_rate, sample_rate), audio.shape[-1])
     return out
+
+
+def stability_tests(entry: CodecEntry, sample_rate: int) -> dict[str, Callable[[np.ndarray], float]]:
+    """The token stability tests of a neural codec on mono audio at `sample_rate` (see metrics/stability.py).
+
+    The file is resampled to the codec's rate once, outside the tests, so resampling cannot add instability.
+    """
+    from codeckit.metrics import stability
+
+    runner = open_codec(entry, sample_rate)
+    if not isinstance(runner, NeuralCodec):
+        return {}
+    codec = runner.codec
+
+    def at_codec_rate(fn: Callable[..., float]) -> Callable[[np.ndarray], float]:
+        def run(audio: np.ndarray) -> float:
+            x = resample(torch.from_numpy(np.asarray(audio, np.float32))[None], sample_rate, codec.sample_rate)
+            return fn(runner.tokens, x[0].numpy())
+
+        return run
+
+    return {
+        "stab.shift": at_codec_rate(lambda enc, x: stability.shift_instability(enc, x, codec.hop_length)),
+        "stab.context": at_codec_rate(
+            lambda enc, x: stability.context_instability(
+                enc, x, codec.hop_lengths, codec.pad_multiple, codec.sample_rate
+            )
+        ),
+        "stab.noise": at_codec_rate(stability.noise_instability),
+    }

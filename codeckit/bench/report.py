@@ -18,7 +18,11 @@ from codeckit.bench.runner import decoded_path, work_dir
 from codeckit.bench.specs import CodecEntry
 from codeckit.bench.summary import CodecSummary, finite
 from codeckit.fileio import atomic_path, write_text_atomic
+from codeckit.metrics.stability import STABILITY_LABELS, STABILITY_NOTE
 from codeckit.metrics.suite import METRICS
+
+QUALITY_PLOT_METRICS = ("pesq_wb", "stoi", "visqol_speech")  # the quality-vs-bitrate figure, where computed
+CURVE_KINDS = {"opus": "Opus", "codec2": "Codec2"}  # classic codecs drawn as one curve over their bitrates
 
 BITRATE_NOTE = (
     "Nominal kbps: the codec's declaration (frame rate x log2 codebook size per level; the target for Opus; "
@@ -40,16 +44,31 @@ def _metric_cell(s: CodecSummary, m: str) -> str:
     return f"{cell} ({ms.n_failed}/{n} failed)" if ms.n_failed else cell
 
 
+def _delay_cell(s: CodecSummary) -> str:
+    return f"{_fmt(s.delay_ms, '.1f')} ({'decl.' if s.delay_source == 'declared' else 'est.'})"
+
+
+def _stability_cell(s: CodecSummary, key: str) -> str:
+    ms = s.stability.get(key)
+    if ms is None:
+        return "-"
+    if ms.mean is None:
+        return f"failed ({ms.n_failed}/{ms.n_ok + ms.n_failed})"
+    return f"{ms.mean:.3f}" + (f" ({ms.n_failed}/{ms.n_ok + ms.n_failed} failed)" if ms.n_failed else "")
+
+
 def table(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the leaderboard (strings, as shown)."""
     header = ["Codec", "Nominal kbps", "Effective kbps", "Delay ms"]
     header += [f"{METRICS[m].label} {'↑' if METRICS[m].higher_is_better else '↓'}" for m in metrics]
+    header += list(STABILITY_LABELS.values())
     header += ["Enc RTF", "Dec RTF", "Files"]
     rows = []
     for s in summaries:
         row = [s.name, _fmt(s.nominal_bps and s.nominal_bps / 1000, ".2f")]
-        row += [_fmt(s.effective_bps and s.effective_bps / 1000, ".2f"), _fmt(s.delay_ms, ".1f")]
+        row += [_fmt(s.effective_bps and s.effective_bps / 1000, ".2f"), _delay_cell(s)]
         row += [_metric_cell(s, m) for m in metrics]
+        row += [_stability_cell(s, k) for k in STABILITY_LABELS]
         row += [_fmt(s.encode_rtf, ".4f"), _fmt(s.decode_rtf, ".4f")]
         row.append(f"{s.files - s.failed_files}/{s.files}")
         rows.append(row)
@@ -63,12 +82,21 @@ def markdown(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _notes(metrics: Sequence[str], jobs: int) -> list[str]:
+def _notes(summaries: Sequence[CodecSummary], metrics: Sequence[str], jobs: int) -> list[str]:
     notes = [BITRATE_NOTE]
     notes.append(
-        "Every metric is computed after removing the codec's delay (cross-correlation); Delay ms is the mean delay."
+        "Delay ms: the codec's delay, removed from every file before scoring: the one it declares (decl.), else "
+        "one delay estimated over the whole set by summed cross-correlation within +-250 ms (est.), never per file."
     )
+    for s in summaries:
+        off = None if s.delay_estimate_ms is None or s.delay_ms is None else s.delay_estimate_ms - s.delay_ms
+        if s.delay_source == "declared" and off is not None and abs(off) > 1.0:
+            notes.append(
+                f"{s.name}: declares {s.delay_ms:.1f} ms but the set-wide cross-correlation peaks at "
+                f"{s.delay_estimate_ms:.1f} ms (scored with the declaration)."
+            )
     notes += [f"{METRICS[m].label}: computed at {METRICS[m].rate_note}." for m in metrics]
+    notes.append(STABILITY_NOTE)
     notes.append(f"RTF: seconds of compute per second of audio, one thread per process, {jobs} process(es) at once.")
     return notes
 
@@ -97,12 +125,57 @@ def _plot(summaries: Sequence[CodecSummary], metric: str, path: Path) -> None:
     plt.close(fig)
 
 
+def quality_plot_svg(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> str | None:
+    """The quality-vs-bitrate figure as SVG (text kept as text): one panel per quality metric, each neural codec
+    a labelled point at its nominal bitrate, Opus and Codec2 one curve each over the bitrates benched.
+    None when no quality metric of QUALITY_PLOT_METRICS was computed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [m for m in QUALITY_PLOT_METRICS if m in metrics] or [m for m in metrics if METRICS[m].higher_is_better][
+        :1
+    ]
+    if not panels:
+        return None
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "codeckit"}):
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), dpi=100, squeeze=False)
+        for ax, m in zip(axes[0], panels):
+            curves: dict[str, list[tuple[float, float]]] = {}
+            for s in summaries:
+                y, x = s.metrics[m].mean, s.nominal_bps
+                if s.kind == "identity" or not (finite(y) and finite(x) and x > 0):
+                    continue
+                if s.kind in CURVE_KINDS:
+                    curves.setdefault(s.kind, []).append((x / 1000, y))
+                else:
+                    ax.scatter([x / 1000], [y], s=36, zorder=3)
+                    ax.annotate(s.name, (x / 1000, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+            for kind, pts in curves.items():
+                pts.sort()
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=CURVE_KINDS[kind], alpha=0.8)
+            ax.set_xscale("log")
+            ax.set_xlabel("nominal bitrate (kbps, log scale)")
+            ax.set_title(METRICS[m].label)
+            ax.grid(True, which="both", alpha=0.3)
+            if curves:
+                ax.legend(fontsize=8)
+        fig.tight_layout()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+        plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
 def _html(
     summaries: Sequence[CodecSummary],
     metrics: Sequence[str],
     plots: Sequence[str],
     examples: Sequence[tuple[str, str, list[tuple[str, str | None]]]],
     notes: Sequence[str],
+    quality_svg: str | None = None,
 ) -> str:
     e = html.escape
     header, rows = table(summaries, metrics)
@@ -118,6 +191,13 @@ def _html(
     parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows]
     parts.append("</tbody></table>")
     parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+    if quality_svg:
+        parts.append('<h2>Quality against bitrate</h2><figure id="quality-vs-bitrate">')
+        parts.append(quality_svg)
+        parts.append(
+            "<figcaption>Each neural codec is a point at its nominal bitrate; Opus and Codec2 are curves over the "
+            "bitrates benched.</figcaption></figure>"
+        )
     parts.append('<h2>Metrics against bitrate</h2><div class="plots">')
     parts += [f'<img src="{e(p)}" alt="{e(p)}">' for p in plots]
     parts.append("</div>")
@@ -160,17 +240,19 @@ def write_reports(
     out = Path(out_dir)
     paths = {k: out / n for k, n in [("markdown", "results.md"), ("csv", "results.csv"), ("per_file_csv",
              "per_file.csv"), ("json", "results.json"), ("html", "index.html")]}  # fmt: skip
-    notes = _notes(metrics, jobs)
+    notes = _notes(summaries, metrics, jobs)
     write_text_atomic(paths["markdown"], markdown(summaries, metrics) + "\n" + "".join(f"- {n}\n" for n in notes))
 
-    fields = ["codec", "kind", "nominal_bps", "effective_bps", "effective_source", "delay_ms"]
+    fields = ["codec", "kind", "nominal_bps", "effective_bps", "effective_source", "delay_ms", "delay_source"]
     fields += [f"{m}{suffix}" for m in metrics for suffix in ("", "_failed")]
+    fields += [k.replace(".", "_") for k in STABILITY_LABELS]
     fields += ["encode_rtf", "decode_rtf", "files", "failed_files"]
     rows = []
     for s in summaries:
-        row = [s.name, s.kind, s.nominal_bps, s.effective_bps, s.effective_source, s.delay_ms]
+        row = [s.name, s.kind, s.nominal_bps, s.effective_bps, s.effective_source, s.delay_ms, s.delay_source]
         for m in metrics:
             row += [s.metrics[m].mean, s.metrics[m].n_failed]
+        row += [s.stability[k].mean if k in s.stability else None for k in STABILITY_LABELS]
         rows.append(row + [s.encode_rtf, s.decode_rtf, s.files, s.failed_files])
     write_text_atomic(paths["csv"], _csv_text(fields, rows))
     keys = list(per_file[0]) if per_file else ["codec", "file"]
@@ -207,5 +289,9 @@ def write_reports(
             d = decoded_path(work_dir(out, entry), item)
             decoded.append((entry.name, os.path.relpath(d, out) if d.exists() else None))
         examples.append((item.id, os.path.relpath(original, out), decoded))
-    write_text_atomic(paths["html"], _html(summaries, metrics, plots, examples, notes))
+    svg = quality_plot_svg(summaries, metrics)
+    if svg:
+        paths["quality_plot"] = out / "plots" / "quality_vs_bitrate.svg"
+        write_text_atomic(paths["quality_plot"], svg)
+    write_text_atomic(paths["html"], _html(summaries, metrics, plots, examples, notes, svg))
     return paths

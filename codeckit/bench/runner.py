@@ -1,8 +1,11 @@
 """The leaderboard run: every file through every codec, then every metric, in parallel processes.
 
-Work is split per (codec, file). Before submitting, the main process asks the cache what is missing:
-a pair whose codec run and metrics are all stored is skipped, and a pair that only lacks some metrics
-reuses its stored decoded audio. Workers return records; only the main process writes the cache.
+Work is split per (codec, file) and done in two passes. The first runs the codecs (and, for neural
+codecs, the token stability tests); then each codec's delay is settled once, for the whole set: the
+delay the codec declares, or one estimated over all its decoded files (`delays.py`); the second pass
+scores every file with that delay. Before each pass the main process asks the cache what is missing:
+a pair whose results are stored (metrics with the same delay) is skipped, and a pair that only lacks
+some metrics reuses its stored decoded audio. Workers return records; only the main process writes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,22 +25,27 @@ from codeckit.bench.cache import Record, ResultCache
 from codeckit.bench.data import Item
 from codeckit.bench.specs import CodecEntry
 
+if TYPE_CHECKING:
+    import torch
+
 log = logging.getLogger(__name__)
 
 RUN_KEYS = ("run.bits", "run.seconds", "run.nominal_bps", "run.encode_s", "run.decode_s")
-DELAY_KEY = "align.delay_ms"
+STABILITY_KEYS = ("stab.shift", "stab.context", "stab.noise")
+DELAY_KEY = "align.delay_ms"  # the delay the metrics of a pair were computed with
 
 
 @dataclass(frozen=True)
 class Task:
-    """One (codec, file) pair and what is missing for it."""
+    """One (codec, file) pair and what is missing for it: the codec run, stability tests, or metrics."""
 
     entry: CodecEntry
     item: Item
     work_dir: str
-    need_run: bool
-    metrics: tuple[str, ...]
-    need_delay: bool = True
+    need_run: bool = False
+    stability: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    delay_s: float = 0.0  # the codec's delay, removed before scoring `metrics`
 
 
 @dataclass
@@ -48,6 +57,12 @@ class RunStats:
     metric_evaluations: int = 0
     skipped_pairs: int = 0
     failures: list[str] = field(default_factory=list)
+
+    def add(self, other: RunStats) -> None:
+        """Count `other`'s work into this one (pairs are counted by the caller)."""
+        self.codec_runs += other.codec_runs
+        self.metric_evaluations += other.metric_evaluations
+        self.failures += other.failures
 
 
 def work_dir(out_dir: str | Path, entry: CodecEntry) -> Path:
@@ -75,8 +90,24 @@ def _init_worker() -> None:
         pass
 
 
+def _stability_records(task: Task, reference: torch.Tensor, sr: int) -> list[Record]:
+    """The token stability tests of `task.stability` on one file (neural codecs only)."""
+    from codeckit.bench.codecs import stability_tests
+
+    ck, fk = task.entry.key, task.item.key
+    records = []
+    for key, fn in stability_tests(task.entry, sr).items():
+        if key not in task.stability:
+            continue
+        try:
+            records.append(Record(ck, fk, key, float(fn(reference[0].numpy()))))
+        except Exception as e:  # recorded against the codec and file, never hidden
+            records.append(Record(ck, fk, key, None, f"{type(e).__name__}: {e}"))
+    return records
+
+
 def process(task: Task) -> list[Record]:
-    """Run the codec (if needed) and the missing metrics for one pair; failures become error records."""
+    """Run the codec (if needed), the missing stability tests and metrics for one pair; failures become records."""
     from codeckit.audio import read_audio, write_audio
     from codeckit.bench.codecs import run_codec
     from codeckit.fileio import atomic_path
@@ -92,7 +123,7 @@ def process(task: Task) -> list[Record]:
             out = run_codec(task.entry, reference, sr)
         except Exception as e:  # any failure of a codec is recorded against it, never hidden
             reason = f"codec failed: {type(e).__name__}: {e}"
-            return [Record(ck, fk, k, None, reason) for k in (*RUN_KEYS, DELAY_KEY, *task.metrics)]
+            return [Record(ck, fk, k, None, reason) for k in RUN_KEYS]
         write_audio(wav, out.decoded, sr, subtype="FLOAT")
         if out.tokens is not None:
             with atomic_path(tokens_path(task.work_dir, task.item)) as tmp:
@@ -100,12 +131,13 @@ def process(task: Task) -> list[Record]:
         seconds = reference.shape[-1] / sr
         values = (out.bits, seconds, out.nominal_bps, out.encode_s, out.decode_s)
         records += [Record(ck, fk, k, float(v)) for k, v in zip(RUN_KEYS, values)]
-        decoded = out.decoded
-    else:
+    if task.stability:
+        records += _stability_records(task, reference, sr)
+    if task.metrics:
         decoded = read_audio(wav, sr, channels="mono")[0]
-    if task.metrics or task.need_delay:
+        delay = int(round(task.delay_s * sr))
         try:
-            s = score(reference, decoded, sr, task.metrics)
+            s = score(reference, decoded, sr, task.metrics, delay=delay)
         except MetricError as e:
             reason = f"alignment failed: {e}"
             return records + [Record(ck, fk, k, None, reason) for k in (DELAY_KEY, *task.metrics)]
@@ -115,46 +147,82 @@ def process(task: Task) -> list[Record]:
     return records
 
 
-def plan(
-    entries: Sequence[CodecEntry],
-    items: Sequence[Item],
-    cache: ResultCache,
-    out_dir: str | Path,
-    metrics: Sequence[str],
+def _usable(stored: dict[str, Record], key: str, retry_failed: bool) -> bool:
+    r = stored.get(key)
+    return r is not None and (r.error is None or not retry_failed)
+
+
+def _run_failed(stored: dict[str, Record]) -> bool:
+    return any(k in stored and stored[k].error for k in RUN_KEYS)
+
+
+def plan_runs(
+    entries: Sequence[CodecEntry], items: Sequence[Item], cache: ResultCache, out_dir: str | Path,
     retry_failed: bool = False,
-) -> tuple[list[Task], int]:
-    """The tasks still to do, and how many pairs are complete already."""
-    tasks, done = [], 0
+) -> list[Task]:  # fmt: skip
+    """First pass: the codec runs (decoded audio, tokens) and token stability tests still to do."""
+    tasks = []
     for entry in entries:
         d = work_dir(out_dir, entry)
         for item in items:
             stored = cache.get(entry.key, item.key)
-            run_failed = any(k in stored and stored[k].error for k in RUN_KEYS)
-            if run_failed and not retry_failed:
-                done += 1  # the codec failed on this file before; its reason is stored and reported
-                continue
-
-            def usable(k: str, stored: dict = stored) -> bool:
-                r = stored.get(k)
-                return r is not None and (r.error is None or not retry_failed)
-
+            failed = _run_failed(stored)
+            if failed and not retry_failed:
+                continue  # the codec failed on this file before; its reason is stored and reported
             files = decoded_path(d, item).exists() and (entry.kind != "model" or tokens_path(d, item).exists())
-            need_run = run_failed or not files or not all(k in stored for k in RUN_KEYS)
-            missing = tuple(m for m in metrics if not usable(m))
-            need_delay = not usable(DELAY_KEY)
-            if not (need_run or missing or need_delay):
-                done += 1
+            need_run = failed or not files or not all(k in stored for k in RUN_KEYS)
+            stab = STABILITY_KEYS if entry.kind == "model" else ()
+            missing = tuple(k for k in stab if need_run or not _usable(stored, k, retry_failed))
+            if need_run or missing:
+                tasks.append(Task(entry, item, str(d), need_run, stability=missing))
+    return tasks
+
+
+def plan_metrics(
+    entries: Sequence[CodecEntry], items: Sequence[Item], cache: ResultCache, out_dir: str | Path,
+    metrics: Sequence[str], delays_s: dict[str, float], retry_failed: bool = False,
+) -> list[Task]:  # fmt: skip
+    """Second pass: metrics still to compute with each codec's delay (`delays_s` by codec key).
+
+    A pair's stored metrics count only if they were computed with the codec's present delay; a codec
+    whose delay changed (another test set, a re-estimate) is scored again.
+    """
+    tasks = []
+    for entry in entries:
+        d = work_dir(out_dir, entry)
+        for item in items:
+            stored = cache.get(entry.key, item.key)
+            if _run_failed(stored) or not all(k in stored for k in RUN_KEYS):
                 continue
-            tasks.append(Task(entry, item, str(d), need_run, missing, need_delay))
-    return tasks, done
+            sr = item_rate(item)
+            used = stored.get(DELAY_KEY)
+            want_ms = 1000.0 * round(delays_s[entry.key] * sr) / sr
+            if used is not None and used.error and not retry_failed:
+                continue  # alignment failed on this file before; the reason is stored and reported
+            same_delay = used is not None and used.error is None and abs(used.value - want_ms) < 1e-6
+            missing = tuple(m for m in metrics if not (same_delay and _usable(stored, m, retry_failed)))
+            if missing:
+                tasks.append(Task(entry, item, str(d), metrics=missing, delay_s=delays_s[entry.key]))
+    return tasks
 
 
-def execute(tasks: Sequence[Task], cache: ResultCache, jobs: int = 1, progress: bool = True) -> RunStats:
+def item_rate(item: Item) -> int:
+    """The sample rate of an item's file (read from its header)."""
+    import soundfile as sf
+
+    return int(sf.info(str(item.path)).samplerate)
+
+
+def execute(
+    tasks: Sequence[Task], cache: ResultCache, jobs: int = 1, progress: bool = True, desc: str = "bench"
+) -> RunStats:
     """Run `tasks` (in `jobs` worker processes when > 1), storing each pair's records as it finishes."""
     from tqdm import tqdm
 
     stats = RunStats(pairs=len(tasks))
-    bar = tqdm(total=len(tasks), desc="bench", unit="pair", disable=not progress)
+    if not tasks:
+        return stats
+    bar = tqdm(total=len(tasks), desc=desc, unit="pair", disable=not progress or not tasks)
 
     def finish(task: Task, records: list[Record]) -> None:
         cache.put(records)
@@ -164,8 +232,9 @@ def execute(tasks: Sequence[Task], cache: ResultCache, jobs: int = 1, progress: 
         bar.update(1)
 
     def crashed(task: Task, err: str) -> list[Record]:
-        keys = (*RUN_KEYS,) if task.need_run else ()
-        return [Record(task.entry.key, task.item.key, k, None, err) for k in (*keys, DELAY_KEY, *task.metrics)]
+        keys = (*(RUN_KEYS if task.need_run else ()), *task.stability)
+        keys += (DELAY_KEY, *task.metrics) if task.metrics else ()
+        return [Record(task.entry.key, task.item.key, k, None, err) for k in keys]
 
     try:
         if jobs <= 1:

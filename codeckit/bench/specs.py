@@ -1,4 +1,5 @@
-"""Codec SPECs for the leaderboard: a model directory, `opus:BITRATE`, `codec2:MODE`, `identity`, each
+"""Codec SPECs for the leaderboard: a model directory, `opus:BITRATE`, `codec2:MODE`, `identity` (or
+`identity:MS`, played MS milliseconds late with no declared delay: a check of delay estimation), each
 optionally `NAME=SPEC`. Parsing checks what can be checked up front (tools installed, model loadable).
 """
 
@@ -24,7 +25,7 @@ class CodecEntry:
 
     name: str  # display name, also used in file names
     kind: str  # "model" | "opus" | "codec2" | "identity"
-    arg: str  # model directory, Opus bitrate in bit/s, Codec2 mode, or ""
+    arg: str  # model directory, Opus bitrate in bit/s, Codec2 mode, identity's delay in ms or ""
     key: str  # cache key: what the codec is (model content hash, or the normalized spec)
 
     @property
@@ -59,6 +60,14 @@ def parse_spec(text: str) -> CodecEntry:
     kind, _, arg = spec.partition(":")
     if spec == "identity":
         entry = CodecEntry(name or "identity", "identity", "", "identity")
+    elif kind == "identity" and arg:
+        try:
+            ms = float(arg)
+        except ValueError:
+            ms = -1.0
+        if not 0 <= ms <= 1000:
+            raise SpecError(f"codec spec '{text}': identity's delay must be 0..1000 ms, e.g. identity:12.5")
+        entry = CodecEntry(name or f"identity+{ms:g}ms", "identity", f"{ms:g}", f"identity:{ms:g}")
     elif kind == "opus" and arg:
         try:
             bps = float(arg)
@@ -80,7 +89,8 @@ def parse_spec(text: str) -> CodecEntry:
         path = Path(spec)
         if not path.is_dir():
             raise SpecError(
-                f"codec spec '{text}' is neither a model directory nor one of identity, opus:BITRATE, codec2:MODE"
+                f"codec spec '{text}' is neither a model directory nor one of identity, identity:MS, opus:BITRATE, "
+                "codec2:MODE"
             )
         default = path.resolve().parent.name if path.resolve().name == "model" else path.resolve().name
         entry = CodecEntry(name or default, "model", str(path), f"model:{_hash_model_dir(path)}")

@@ -11,7 +11,8 @@ import numpy as np
 
 from codeckit.bench.cache import Record, ResultCache
 from codeckit.bench.data import Item
-from codeckit.bench.runner import DELAY_KEY, RUN_KEYS, tokens_path, work_dir
+from codeckit.bench.delays import CodecDelay
+from codeckit.bench.runner import DELAY_KEY, RUN_KEYS, STABILITY_KEYS, tokens_path, work_dir
 from codeckit.bench.specs import CodecEntry
 
 
@@ -37,10 +38,13 @@ class CodecSummary:
     nominal_bps: float | None
     effective_bps: float | None
     effective_source: str  # "token entropy" or "bytes produced"
-    delay_ms: float | None
+    delay_ms: float | None  # the codec's delay that every file was scored with
+    delay_source: str  # "declared" or "estimated" (one delay over the whole set)
+    delay_estimate_ms: float | None  # the set-wide estimate, also for codecs that declare their delay
     encode_rtf: float | None
     decode_rtf: float | None
     metrics: dict[str, MetricSummary]
+    stability: dict[str, MetricSummary] = field(default_factory=dict)  # token stability (neural codecs)
     run_errors: list[str] = field(default_factory=list)
 
 
@@ -60,12 +64,19 @@ def _effective_from_tokens(entry: CodecEntry, items: Sequence[Item], out_dir: Pa
     return hist.effective_bitrate(codec.frame_rates)
 
 
+def _mean(records: Sequence[Record]) -> MetricSummary:
+    vals = [r.value for r in records if r.error is None]
+    errs = [r.error for r in records if r.error is not None]
+    return MetricSummary(float(np.mean(vals)) if vals else None, len(vals), len(errs), errs)
+
+
 def summarize(
     entries: Sequence[CodecEntry],
     items: Sequence[Item],
     cache: ResultCache,
     out_dir: str | Path,
     metrics: Sequence[str],
+    delays: dict[str, CodecDelay],
 ) -> tuple[list[CodecSummary], list[dict]]:
     """Per-codec summaries and per-file rows (`codec`, `file`, then each key's value or error)."""
     out_dir = Path(out_dir)
@@ -77,7 +88,7 @@ def summarize(
         for item in items:
             stored = cache.get(entry.key, item.key)
             row: dict = {"codec": entry.name, "file": item.id}
-            for k in (*RUN_KEYS, DELAY_KEY, *metrics):
+            for k in (*RUN_KEYS, *STABILITY_KEYS, DELAY_KEY, *metrics):
                 r = stored.get(k)
                 row[k] = None if r is None else (r.value if r.error is None else f"ERROR: {r.error}")
                 if r is not None:
@@ -98,13 +109,9 @@ def summarize(
         else:
             effective, source = (total("run.bits") / seconds if seconds else None), "bytes produced"
         nominal = [r.value for r in per.get("run.nominal_bps", []) if r.error is None]
-        delays = [r.value for r in per.get(DELAY_KEY, []) if r.error is None]
-        ms = {}
-        for m in metrics:
-            recs = per.get(m, [])
-            vals = [r.value for r in recs if r.error is None]
-            errs = [r.error for r in recs if r.error is not None]
-            ms[m] = MetricSummary(float(np.mean(vals)) if vals else None, len(vals), len(errs), errs)
+        ms = {m: _mean(per.get(m, [])) for m in metrics}
+        stability = {k: _mean(per[k]) for k in STABILITY_KEYS if k in per}
+        delay = delays[entry.key]
         summaries.append(
             CodecSummary(
                 name=entry.name,
@@ -115,10 +122,13 @@ def summarize(
                 nominal_bps=float(np.mean(nominal)) if nominal else None,
                 effective_bps=effective,
                 effective_source=source,
-                delay_ms=float(np.mean(delays)) if delays else None,
+                delay_ms=1000.0 * delay.used_s,
+                delay_source=delay.source,
+                delay_estimate_ms=None if delay.estimate_s is None else 1000.0 * delay.estimate_s,
                 encode_rtf=total("run.encode_s") / seconds if seconds else None,
                 decode_rtf=total("run.decode_s") / seconds if seconds else None,
                 metrics=ms,
+                stability=stability,
                 run_errors=run_errors,
             )
         )

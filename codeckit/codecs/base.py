@@ -95,6 +95,12 @@ class Codec(Streamable, nn.Module):
         frames = math.lcm(*self.quantizer.strides, int(getattr(self.encoder, "frame_multiple", 1)))
         return self.hop_length * frames
 
+    @property
+    def delay(self) -> int:
+        """Samples by which decoded audio lags the input: 0, since `decode` returns audio in the input's time
+        base, trimmed to its length (a causal codec's latency is how long it waits for input, not a shift)."""
+        return 0
+
     def bitrate(self, n_quantizers: int | None = None) -> float:
         """Nominal bits per second with the first `n_quantizers` levels (all by default)."""
         return nominal_bitrate(self.sample_rate, self.hop_lengths, self.codebook_sizes, n_quantizers)

@@ -13,7 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="SPEC: a model directory, opus:BITRATE (bit/s, e.g. opus:6000), codec2:MODE (e.g. codec2:3200), "
-        "or identity; NAME=SPEC sets the name shown.",
+        "identity, or identity:MS (played MS ms late, no declared delay); NAME=SPEC sets the name shown.",
     )
     p.add_argument("--codecs", nargs="+", required=True, metavar="SPEC", help="codecs to compare")
     p.add_argument("--data", required=True, help="a directory of audio files (searched recursively) or a wav.scp")

@@ -1,7 +1,8 @@
 """The metric suite: every quality metric by name, and scoring one degraded signal against its reference.
 
-`score` first estimates and removes the degraded signal's delay (cross-correlation), then runs each
-metric on the aligned pair. A metric that fails is recorded with its reason, never given a default.
+`score` removes the degraded signal's delay (the codec's, given by the caller; estimated on the pair only
+when none is given), then runs each metric on the aligned pair. A metric that fails is recorded with its
+reason, never given a default.
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from codeckit.metrics.align import align
+from codeckit.metrics.align import estimate_delay, shift
 from codeckit.metrics.base import MetricError
 from codeckit.metrics.pesq import pesq_nb, pesq_wb
 from codeckit.metrics.sisdr import si_sdr
 from codeckit.metrics.spectral import mel_distance, mrstft_distance
 from codeckit.metrics.stoi import estoi, stoi
-from codeckit.metrics.visqol import visqol_audio, visqol_speech
+from codeckit.metrics.visqol import visqol_audio, visqol_speech, visqol_speech_polynomial
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class MetricSpec:
     higher_is_better: bool
     label: str
     rate_note: str  # the rate the metric runs at, and how inputs get there
+    default: bool = True  # computed when no metric list is given
 
 
 METRICS: dict[str, MetricSpec] = {
@@ -37,7 +39,19 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("stoi", stoi, True, "STOI", "10 kHz (pystoi resamples internally)"),
         MetricSpec("estoi", estoi, True, "ESTOI", "10 kHz (pystoi resamples internally)"),
         MetricSpec(
-            "visqol_speech", visqol_speech, True, "ViSQOL speech", "16 kHz (resampled with soxr; polynomial MOS map)"
+            "visqol_speech",
+            visqol_speech,
+            True,
+            "ViSQOL speech",
+            "16 kHz (resampled with soxr; ViSQOL v3's default lattice MOS model, as published ViSQOL-speech figures)",
+        ),
+        MetricSpec(
+            "visqol_speech_poly",
+            visqol_speech_polynomial,
+            True,
+            "ViSQOL speech (poly)",
+            "16 kHz (resampled with soxr; the polynomial MOS map, not comparable with lattice scores)",
+            default=False,
         ),
         MetricSpec("visqol_audio", visqol_audio, True, "ViSQOL audio", "48 kHz (inputs resampled with soxr)"),
         MetricSpec("mel_distance", mel_distance, False, "Mel dist.", "the reference's own rate"),
@@ -45,13 +59,14 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("si_sdr", si_sdr, True, "SI-SDR (dB)", "the reference's own rate"),
     )
 }
+DEFAULT_METRICS: list[str] = [m.name for m in METRICS.values() if m.default]
 
 
 @dataclass
 class Scores:
     """The outcome of scoring one pair: the removed delay, metric values, and failures with their reasons."""
 
-    delay: int  # samples the degraded signal lagged the reference
+    delay: int  # samples of the degraded signal's lag that were removed
     sample_rate: int
     values: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
@@ -74,15 +89,20 @@ def score(
     degraded,
     sample_rate: int,
     metrics: Sequence[str] | None = None,
+    delay: int | None = None,
     max_delay_s: float = 0.5,
 ) -> Scores:
-    """Align `degraded` to `reference` (both mono at `sample_rate`) and compute `metrics` (all by default).
+    """Remove `delay` samples of lag from `degraded` and compute `metrics` (DEFAULT_METRICS when None).
 
-    The alignment itself failing (e.g. a silent output) raises MetricError; a single metric failing
-    is recorded in `Scores.errors`.
+    Both signals are mono at `sample_rate`. `delay` is the codec's delay; None estimates it on this pair
+    alone (cross-correlation within +-max_delay_s), which is only safe for phase-preserving codecs. The
+    alignment failing (e.g. a silent output) raises MetricError; a single metric failing is recorded in
+    `Scores.errors`.
     """
-    names = check_metric_names(list(METRICS) if metrics is None else metrics)
-    ref, deg, delay = align(reference, degraded, sample_rate, max_delay_s)
+    names = check_metric_names(DEFAULT_METRICS if metrics is None else metrics)
+    if delay is None:
+        delay = estimate_delay(reference, degraded, sample_rate, max_delay_s)
+    ref, deg, delay = shift(reference, degraded, delay)
     out = Scores(delay=delay, sample_rate=sample_rate)
     for name in names:
         try:
