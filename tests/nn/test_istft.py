@@ -114,3 +114,14 @@ def test_head_shapes_gradients_and_magnitude_clip(causal):
 def test_bad_values_raise_config_error(kwargs, key):
     with pytest.raises(ConfigError, match=key):
         ISTFT(**kwargs)
+
+
+def test_head_under_bfloat16_autocast():
+    """Autocast hands the ISTFT a bfloat16 spectrum; the inverse DFT runs in float32 (no bf16 complex type)."""
+    torch.manual_seed(0)
+    head = ISTFTHead(16, 64, 16)
+    x = torch.randn(2, 16, 5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = head(x)
+    assert y.dtype == torch.float32 and torch.isfinite(y).all()
+    assert (y - head(x)).abs().max() < 0.05 * head(x).abs().max()
