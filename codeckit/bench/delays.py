@@ -1,8 +1,9 @@
 """Each codec's delay, settled once for the whole test set: the one it declares, else one estimated over all files.
 
-The estimate (summed, energy-normalized cross-correlation of every file, within +-`MAX_DELAY_S`) is also
-made for codecs that declare their delay, and shown beside the declaration: a mismatch flags a wrong
-declaration instead of silently scoring misaligned audio.
+The estimate (summed, energy-normalized cross-correlation of every file within +-`MAX_DELAY_S`, on the
+waveforms or, for codecs that do not keep phase, on band envelopes: `metrics/align.py`) is also made for
+codecs that declare their delay: a mismatch is named under the table, so a wrong declaration shows
+instead of silently scoring misaligned audio.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class CodecDelay:
     used_s: float
     source: str  # "declared" or "estimated"
     estimate_s: float | None  # None when no file decoded (nothing to estimate from)
+    method: str = ""  # what the estimate was found on: "waveform" or "envelope"
 
     @property
     def mismatch_ms(self) -> float | None:
@@ -66,13 +68,13 @@ def resolve_delays(
     out = {}
     for entry in entries:
         try:
-            lag = estimate_common_delay(_pairs(entry, items, cache, Path(out_dir)), ESTIMATE_RATE, MAX_DELAY_S)
-            estimate = lag / ESTIMATE_RATE
+            est = estimate_common_delay(_pairs(entry, items, cache, Path(out_dir)), ESTIMATE_RATE, MAX_DELAY_S)
+            estimate, method = est.lag / ESTIMATE_RATE, est.method
         except MetricError:  # no decoded file, or all silent
-            estimate = None
+            estimate, method = None, ""
         declared = declared_delay_s(entry)
         if declared is not None:
-            out[entry.key] = CodecDelay(declared, "declared", estimate)
+            out[entry.key] = CodecDelay(declared, "declared", estimate, method)
         else:
-            out[entry.key] = CodecDelay(estimate or 0.0, "estimated", estimate)
+            out[entry.key] = CodecDelay(estimate or 0.0, "estimated", estimate, method)
     return out

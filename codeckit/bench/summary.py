@@ -41,6 +41,7 @@ class CodecSummary:
     delay_ms: float | None  # the codec's delay that every file was scored with
     delay_source: str  # "declared" or "estimated" (one delay over the whole set)
     delay_estimate_ms: float | None  # the set-wide estimate, also for codecs that declare their delay
+    delay_method: str  # what the estimate was found on: "waveform" or "envelope" ("" without an estimate)
     encode_rtf: float | None
     decode_rtf: float | None
     metrics: dict[str, MetricSummary]
@@ -125,6 +126,7 @@ def summarize(
                 delay_ms=1000.0 * delay.used_s,
                 delay_source=delay.source,
                 delay_estimate_ms=None if delay.estimate_s is None else 1000.0 * delay.estimate_s,
+                delay_method=delay.method,
                 encode_rtf=total("run.encode_s") / seconds if seconds else None,
                 decode_rtf=total("run.decode_s") / seconds if seconds else None,
                 metrics=ms,

@@ -32,7 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="a directory of audio files (searched recursively) or a wav.scp")
     p.add_argument("--out", required=True, help="output directory (also holds the result cache)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: in this process)")
-    p.add_argument("--metrics", nargs="+", default=None, help="metrics to compute (default: all but visqol_speech_poly)")
+    p.add_argument(
+        "--metrics", nargs="+", default=None, help="metrics to compute (default: all but visqol_speech_poly)"
+    )
     p.add_argument("--examples", type=int, default=3, help="files with audio players on the HTML page")
     p.add_argument("--retry-failed", action="store_true", help="recompute results stored as failures")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

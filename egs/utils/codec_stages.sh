@@ -19,9 +19,9 @@ exp=            # experiment folder
 test_set=data/test
 device=auto     # cpu, cuda, cuda:N or auto
 nj=2            # parallel jobs for tokenize and bench
-baselines="opus:6000 codec2:3200"
+baselines="opus:6000 opus:10000 codec2:1300 codec2:3200"  # two points each: curves on the quality-vs-bitrate plot
 help_message="Usage: utils/codec_stages.sh --conf conf/X.yaml --exp exp/X [--stage 2] [--stop-stage 5]
-  [--test-set data/test] [--device auto] [--nj 2] [--baselines 'opus:6000 codec2:3200']"
+  [--test-set data/test] [--device auto] [--nj 2] [--baselines 'opus:6000 opus:10000 codec2:1300 codec2:3200']"
 
 . utils/parse_options.sh
 set -euo pipefail

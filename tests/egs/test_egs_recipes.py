@@ -93,7 +93,7 @@ def test_finished_stages_are_skipped_and_results_shown(tmp_path: Path):
     for s in ("train", "export"):
         (exp / f".done.{s}").touch()
     (exp / ".done.tokenize").write_text(key + "\n")
-    (exp / ".done.bench").write_text(key + " opus:6000 codec2:3200\n")
+    (exp / ".done.bench").write_text(key + " opus:6000 opus:10000 codec2:1300 codec2:3200\n")
     args = ["bash", "utils/codec_stages.sh", "--conf", "conf/fast.yaml", "--exp", "exp/fast"]
     res = run(args, r)
     assert res.returncode == 0, res.stderr

@@ -6,7 +6,7 @@
 #
 # Stages: 0 download (SHA-256 checked, resumable), 1 lists (train/dev/test parts have disjoint
 # speakers and books; the test set is an evenly spaced subset of test-clean for scoring),
-# 2 train, 3 export, 4 tokenize + detokenize, 5 bench beside Opus 6 kbps and Codec2 3200.
+# 2 train, 3 export, 4 tokenize + detokenize, 5 bench beside Opus 6 and 10 kbps and Codec2 1300 and 3200.
 
 cd "$(dirname "$0")" || exit 1  # paths below (and in options) are relative to the recipe folder
 
@@ -21,7 +21,7 @@ conf=conf/gpu_snac_24khz.yaml
 tag=
 device=auto
 nj=4
-baselines="opus:6000 codec2:3200"
+baselines="opus:6000 opus:10000 codec2:1300 codec2:3200"  # two points each: curves on the quality-vs-bitrate plot
 help_message="Usage: bash run.sh [--stage N] [--stop-stage N] [--db DIR] [--train-parts 'P ...']
   [--dev-parts 'P ...'] [--test-parts 'P ...'] [--test-subset N] [--conf FILE] [--tag NAME]
   [--device auto|cpu|cuda] [--nj N] [--baselines 'SPEC ...']

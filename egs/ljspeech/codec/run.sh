@@ -5,7 +5,7 @@
 #
 # Stages: 0 download (SHA-256 checked, resumable), 1 lists (split by chapter: LJ001 test, LJ002 dev,
 # the rest train, so test sentences are unseen; the voice is the same, there is only one),
-# 2 train, 3 export, 4 tokenize + detokenize, 5 bench beside Opus 6 kbps and Codec2 3200.
+# 2 train, 3 export, 4 tokenize + detokenize, 5 bench beside Opus 6 and 10 kbps and Codec2 1300 and 3200.
 # The loader resamples 22.05 kHz to the config's rate on the fly.
 
 cd "$(dirname "$0")" || exit 1  # paths below (and in options) are relative to the recipe folder
@@ -18,7 +18,7 @@ conf=conf/gpu_freqcodec_16khz.yaml
 tag=
 device=auto
 nj=4
-baselines="opus:6000 codec2:3200"
+baselines="opus:6000 opus:10000 codec2:1300 codec2:3200"  # two points each: curves on the quality-vs-bitrate plot
 help_message="Usage: bash run.sh [--stage N] [--stop-stage N] [--db DIR] [--test-subset N] [--conf FILE]
   [--tag NAME] [--device auto|cpu|cuda] [--nj N] [--baselines 'SPEC ...']"
 

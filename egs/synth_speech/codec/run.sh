@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default codeckit recipe: make a synthetic multi-speaker speech corpus, train a codec on it,
 # export it to ONNX, tokenize and decode the test set (unseen voices, unseen sentences), and score
-# it beside Opus 6 kbps and Codec2 3200 bps.
+# it beside Opus 6 and 10 kbps and Codec2 1300 and 3200 bps.
 #
 #   bash run.sh                            # all stages with the defaults (~8 min on 2 CPU cores)
 #   bash run.sh --stage 4                  # resume from stage 4
@@ -21,7 +21,7 @@ conf=conf/fast.yaml   # training config; its model.sample_rate picks the 16 kHz 
 tag=                  # experiment name (default: the config's file name)
 device=auto           # cpu, cuda, cuda:N or auto
 nj=2                  # parallel jobs (corpus synthesis, tokenize, bench)
-baselines="opus:6000 codec2:3200"
+baselines="opus:6000 opus:10000 codec2:1300 codec2:3200"  # two points each: curves on the quality-vs-bitrate plot
 help_message="Usage: bash run.sh [options]
   --stage N / --stop-stage N   first / last stage to run (0 corpus, 1 lists, 2 train, 3 export,
                                4 tokenize+detokenize, 5 bench); default $stage..$stop_stage

@@ -22,7 +22,7 @@ conf=conf/gpu_snac_24khz.yaml
 tag=
 device=auto
 nj=4
-baselines="opus:6000 codec2:3200"
+baselines="opus:6000 opus:10000 codec2:1300 codec2:3200"  # two points each: curves on the quality-vs-bitrate plot
 help_message="Usage: bash run.sh [--stage N] [--stop-stage N] [--db DIR] [--mic mic1|mic2]
   [--test-speakers N] [--dev-speakers N] [--test-subset N] [--conf FILE] [--tag NAME]
   [--device auto|cpu|cuda] [--nj N] [--baselines 'SPEC ...']"
