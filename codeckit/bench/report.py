@@ -23,7 +23,9 @@ from codeckit.metrics.suite import METRICS
 
 QUALITY_PLOT_METRICS = ("pesq_wb", "stoi", "visqol_speech")  # the quality-vs-bitrate figure, where computed
 DELAY_TOLERANCE_MS = {"waveform": 1.0, "envelope": 2.0}  # how far an estimate may be from a declaration
-CURVE_KINDS = {"opus": "Opus", "codec2": "Codec2"}  # classic codecs drawn as one curve over their bitrates
+# classic codecs drawn as one curve over their bitrates (name, colour); neural codecs are points in other colours
+CURVE_KINDS = {"opus": ("Opus", "tab:blue"), "codec2": ("Codec2", "tab:orange")}
+POINT_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 
 BITRATE_NOTE = (
     "Nominal kbps: the codec's declaration (frame rate x log2 codebook size per level; the target for Opus; "
@@ -135,12 +137,14 @@ def quality_plot_svg(summaries: Sequence[CodecSummary], metrics: Sequence[str]) 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     panels = [m for m in QUALITY_PLOT_METRICS if m in metrics] or [m for m in metrics if METRICS[m].higher_is_better][
         :1
     ]
     if not panels:
         return None
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")  # 2, 3, 6 rather than 2x10^0
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "codeckit"}):
         fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), dpi=100, squeeze=False)
         for ax, m in zip(axes[0], panels):
@@ -152,12 +156,16 @@ def quality_plot_svg(summaries: Sequence[CodecSummary], metrics: Sequence[str]) 
                 if s.kind in CURVE_KINDS:
                     curves.setdefault(s.kind, []).append((x / 1000, y))
                 else:
-                    ax.scatter([x / 1000], [y], s=36, zorder=3)
+                    color = POINT_COLORS[len(ax.collections) % len(POINT_COLORS)]
+                    ax.scatter([x / 1000], [y], s=36, zorder=3, color=color)
                     ax.annotate(s.name, (x / 1000, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
             for kind, pts in curves.items():
                 pts.sort()
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=CURVE_KINDS[kind], alpha=0.8)
+                name, color = CURVE_KINDS[kind]
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=name, color=color, alpha=0.8)
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(plain)
+            ax.xaxis.set_minor_formatter(plain)
             ax.set_xlabel("nominal bitrate (kbps, log scale)")
             ax.set_title(METRICS[m].label)
             ax.grid(True, which="both", alpha=0.3)
