@@ -6,6 +6,8 @@ EXTRAS = {
     "train": ["auraloss==0.4.0", "tensorboard", "matplotlib"],
     "metrics": ["pesq", "pystoi", "visqol-python[accel,lattice]", "scipy", "numba", "matplotlib"],
     "onnx": ["onnx", "onnxruntime"],
+    # the range coder of `codeckit compress`; its probability quantisation is part of the .ckc bitstream
+    "compress": ["constriction>=0.5,<0.6"],
     "dev": ["pytest", "pytest-timeout", "hypothesis", "ruff", "snac==1.2.1"],
 }
 EXTRAS["all"] = sorted({p for k, v in EXTRAS.items() if k != "dev" for p in v})

@@ -35,6 +35,7 @@ import torch
 
 from codeckit.audio import as_audio
 from codeckit.codecs.base import Codec
+from codeckit.compress.mixin import CompressMixin
 from codeckit.errors import AudioError, ModelDirError
 from codeckit.tokens.check import as_batch, check_range
 from codeckit.tokens.errors import TokenError
@@ -114,8 +115,9 @@ def load(
     return CodecModel(load_codec(path, device=device), chunk_seconds, context_seconds, path)
 
 
-class CodecModel:
-    """A loaded codec as a tokenizer: declarations, `tokenize`, `detokenize` and token files."""
+class CodecModel(CompressMixin):
+    """A loaded codec as a tokenizer: declarations, `tokenize`, `detokenize`, token files and (from
+    `CompressMixin`) entropy-coded files."""
 
     def __init__(
         self,
