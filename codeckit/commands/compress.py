@@ -4,7 +4,7 @@
 IN and DATA may be audio files, token files (`*.tokens.safetensors`), directories searched recursively for
 them, or Kaldi `wav.scp` lists, as for `codeckit tokenize`; outputs are named by file stem or utterance id.
 Fitting tokenizes audio DATA first (with --jobs workers) and counts, over all of it, each level's codes
-after their contexts (--stages, most specific first, e.g. coarse+prev,coarse,prev); the tables go to
+after their contexts (--stages, most specific first); the tables go to
 MODEL/context_model.safetensors (atomically) with a readable MODEL/context_model.json.
 """
 
@@ -36,8 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-quantizers", type=int, default=None, help="keep the first N levels (default: all)")
     p.add_argument("--seconds-per-chunk", type=float, default=2.0, help="audio per independently decodable chunk")
     g = p.add_argument_group("fit")
-    g.add_argument("--stages", default="coarse+prev,coarse,prev", help="context backoff chain, most specific first")
-    g.add_argument("--buckets", type=int, default=4096, help="most rows per context table (default 4096)")
+    g.add_argument(
+        "--stages",
+        default="coarse2+coarse+prev,coarse+prev,coarse,prev",
+        help="context backoff chain, most specific first (default coarse2+coarse+prev,coarse+prev,coarse,prev)",
+    )
+    g.add_argument("--buckets", type=int, default=16384, help="most rows per context table (default 16384)")
     g.add_argument("--discount", type=float, default=0.8, help="absolute discount in (0, 1) (default 0.8)")
     add_model_args(p)
     for action in p._actions:  # fit writes into the model directory: --out only for compressing

@@ -21,7 +21,7 @@ from codeckit.compress.contexts import LevelStage, check_stages, level_stages
 from codeckit.compress.errors import CompressError
 from codeckit.compress.tables import CountTable
 
-DEFAULT_STAGES = [["coarse", "prev"], ["coarse"], ["prev"]]
+DEFAULT_STAGES = [["coarse2", "coarse", "prev"], ["coarse", "prev"], ["coarse"], ["prev"]]
 _CACHE_LIMIT = 8192  # cached distributions (and coder models) per model before the cache is emptied
 
 
@@ -30,7 +30,7 @@ class ContextConfig:
     """How a context model conditions and smooths (stored with it)."""
 
     stages: list[list[str]] = field(default_factory=lambda: [list(s) for s in DEFAULT_STAGES])  # most specific first
-    buckets: int = 4096  # most rows one stage's table may have at one level (larger contexts are hashed)
+    buckets: int = 16384  # most rows one stage's table may have at one level (larger contexts are hashed)
     discount: float = 0.8  # absolute discount D, in (0, 1)
     prior: float = 0.5  # pseudo-count of every code in the unigram
 
@@ -123,9 +123,10 @@ class ContextModel:
         out = {}
         for lv, (u, tabs) in enumerate(zip(self.unigrams, self.tables)):
             out[f"level{lv}.unigram"] = u
+            small = np.int16 if self.spec.codebook_sizes[lv] <= 1 << 15 else np.int32
             for s, t in enumerate(tabs):
-                out[f"level{lv}.stage{s}.indptr"] = t.indptr
-                out[f"level{lv}.stage{s}.symbols"] = t.symbols
+                out[f"level{lv}.stage{s}.indptr"] = t.indptr.astype(np.int32)
+                out[f"level{lv}.stage{s}.symbols"] = t.symbols.astype(small)
                 out[f"level{lv}.stage{s}.counts"] = t.counts
         return out
 
