@@ -22,7 +22,7 @@ from codeckit.compress.errors import CompressError
 from codeckit.compress.tables import CountTable
 
 DEFAULT_STAGES = [["coarse2", "coarse", "prev"], ["coarse", "prev"], ["coarse"], ["prev"]]
-_CACHE_LIMIT = 8192  # cached distributions (and coder models) per model before the cache is emptied
+_CACHE_LIMIT = 4096  # cached backoff distributions, and coder models, before a cache is emptied (~32 MB each)
 
 
 @dataclass
@@ -169,7 +169,8 @@ class ContextModel:
         key = (level, rows)
         m = self._models.get(key)
         if m is None:
-            m = constriction.stream.model.Categorical(self.distribution(level, rows), perfect=False)
+            p = self._mix(level, rows) if rows else self._base[level]  # the full context's: built once, not kept
+            m = constriction.stream.model.Categorical(p, perfect=False)
             if len(self._models) >= _CACHE_LIMIT:
                 self._models.clear()
             self._models[key] = m
