@@ -64,6 +64,10 @@ def test_fit_compress_decompress(setup, capsys):
         tf = load_tokens(tok / f"{name}.tokens.safetensors")
         assert tf.header.length == want.lengths[0] and tf.header.source == str(wavs / f"{name}.wav")
         assert all(torch.equal(a, b) for a, b in zip(tf.codes, want[0]))
+    ckc_from_tokens = root / "ckc_from_tokens"
+    assert main(["compress", str(tok), "--model", str(model), "--out", str(ckc_from_tokens)]) == 0
+    for name in ("a", "b", "sub/c"):  # same codes, length and source: the same bytes
+        assert (ckc_from_tokens / f"{name}.ckc").read_bytes() == (out / f"{name}.ckc").read_bytes()
     wav_out = root / "wav_out"
     assert main(["decompress", str(out / "b.ckc"), "--model", str(model), "--out", str(wav_out)]) == 0
     audio, sr = sf.read(wav_out / "b.wav")
