@@ -30,7 +30,10 @@ POINT_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "
 BITRATE_NOTE = (
     "Nominal kbps: the codec's declaration (frame rate x log2 codebook size per level; the target for Opus; "
     "the mode for Codec2). Effective kbps: the empirical entropy of each level's tokens over this set "
-    "(neural codecs), or the bytes actually produced (Opus packets without Ogg framing; Codec2 bit file)."
+    "(neural codecs), or the bytes actually produced (Opus packets without Ogg framing; Codec2 bit file). "
+    "Disk kbps: what files on disk take: a neural codec's tokens as entropy-coded .ckc files, header included, "
+    "where its model directory holds a context model (codeckit compress fit), else -; a classic "
+    "codec's bytes produced."
 )
 
 
@@ -62,14 +65,15 @@ def _stability_cell(s: CodecSummary, key: str) -> str:
 
 def table(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the leaderboard (strings, as shown)."""
-    header = ["Codec", "Nominal kbps", "Effective kbps", "Delay ms"]
+    header = ["Codec", "Nominal kbps", "Effective kbps", "Disk kbps", "Delay ms"]
     header += [f"{METRICS[m].label} {'↑' if METRICS[m].higher_is_better else '↓'}" for m in metrics]
     header += list(STABILITY_LABELS.values())
     header += ["Enc RTF", "Dec RTF", "Files"]
     rows = []
     for s in summaries:
         row = [s.name, _fmt(s.nominal_bps and s.nominal_bps / 1000, ".2f")]
-        row += [_fmt(s.effective_bps and s.effective_bps / 1000, ".2f"), _delay_cell(s)]
+        row += [_fmt(s.effective_bps and s.effective_bps / 1000, ".2f")]
+        row += [_fmt(s.disk_bps and s.disk_bps / 1000, ".2f"), _delay_cell(s)]
         row += [_metric_cell(s, m) for m in metrics]
         row += [_stability_cell(s, k) for k in STABILITY_LABELS]
         row += [_fmt(s.encode_rtf, ".4f"), _fmt(s.decode_rtf, ".4f")]
@@ -253,13 +257,15 @@ def write_reports(
     notes = _notes(summaries, metrics, jobs)
     write_text_atomic(paths["markdown"], markdown(summaries, metrics) + "\n" + "".join(f"- {n}\n" for n in notes))
 
-    fields = ["codec", "kind", "nominal_bps", "effective_bps", "effective_source", "delay_ms", "delay_source"]
+    fields = ["codec", "kind", "nominal_bps", "effective_bps", "effective_source", "disk_bps", "delay_ms"]
+    fields += ["delay_source"]
     fields += [f"{m}{suffix}" for m in metrics for suffix in ("", "_failed")]
     fields += [k.replace(".", "_") for k in STABILITY_LABELS]
     fields += ["encode_rtf", "decode_rtf", "files", "failed_files"]
     rows = []
     for s in summaries:
-        row = [s.name, s.kind, s.nominal_bps, s.effective_bps, s.effective_source, s.delay_ms, s.delay_source]
+        row = [s.name, s.kind, s.nominal_bps, s.effective_bps, s.effective_source, s.disk_bps, s.delay_ms]
+        row.append(s.delay_source)
         for m in metrics:
             row += [s.metrics[m].mean, s.metrics[m].n_failed]
         row += [s.stability[k].mean if k in s.stability else None for k in STABILITY_LABELS]

@@ -38,6 +38,7 @@ class CodecSummary:
     nominal_bps: float | None
     effective_bps: float | None
     effective_source: str  # "token entropy" or "bytes produced"
+    disk_bps: float | None  # bytes on disk: compressed token files (.ckc) or the classic codec's output
     delay_ms: float | None  # the codec's delay that every file was scored with
     delay_source: str  # "declared" or "estimated" (one delay over the whole set)
     delay_estimate_ms: float | None  # the set-wide estimate, also for codecs that declare their delay
@@ -63,6 +64,20 @@ def _effective_from_tokens(entry: CodecEntry, items: Sequence[Item], out_dir: Pa
         with np.load(p) as z:
             hist.update([z[f"arr_{i}"] for i in range(len(z.files))])
     return hist.effective_bitrate(codec.frame_rates)
+
+
+def _disk_from_tokens(entry: CodecEntry, items: Sequence[Item], out_dir: Path, seconds: float) -> float | None:
+    """Bits per second of the codec's compressed files (`.ckc`, header included) for the items' tokens, when
+    its model directory holds a fitted context model (`codeckit compress fit`); else None."""
+    from codeckit.compress import compressed_bits, has_context_model
+
+    if entry.kind != "model" or not seconds or not has_context_model(entry.arg):
+        return None
+    bits = 0
+    for it in items:
+        with np.load(tokens_path(work_dir(out_dir, entry), it)) as z:
+            bits += compressed_bits(entry.arg, [z[f"arr_{i}"] for i in range(len(z.files))], include_header=True)
+    return bits / seconds
 
 
 def _mean(records: Sequence[Record]) -> MetricSummary:
@@ -107,8 +122,10 @@ def summarize(
         seconds = total("run.seconds")
         if entry.kind == "model":
             effective, source = _effective_from_tokens(entry, ok_items, out_dir), "token entropy"
+            disk = _disk_from_tokens(entry, ok_items, out_dir, seconds)
         else:
             effective, source = (total("run.bits") / seconds if seconds else None), "bytes produced"
+            disk = effective
         nominal = [r.value for r in per.get("run.nominal_bps", []) if r.error is None]
         ms = {m: _mean(per.get(m, [])) for m in metrics}
         stability = {k: _mean(per[k]) for k in STABILITY_KEYS if k in per}
@@ -123,6 +140,7 @@ def summarize(
                 nominal_bps=float(np.mean(nominal)) if nominal else None,
                 effective_bps=effective,
                 effective_source=source,
+                disk_bps=disk,
                 delay_ms=1000.0 * delay.used_s,
                 delay_source=delay.source,
                 delay_estimate_ms=None if delay.estimate_s is None else 1000.0 * delay.estimate_s,

@@ -2,7 +2,7 @@
 # codec_stages.sh: the stages every codec recipe shares once its data lists exist.
 #
 #   2 train       codeckit train --config CONF --exp-dir EXP        -> EXP/model
-#   3 export      codeckit export EXP/model                         -> EXP/model/*.onnx
+#   3 export      codeckit export EXP/model; compress fit (train set)  -> EXP/model/*.onnx, context_model.*
 #   4 tokenize    codeckit tokenize TEST/wav.scp, then detokenize   -> EXP/tokens/test, EXP/decoded/test
 #   5 bench       codeckit bench: the model beside the baselines    -> EXP/bench
 #
@@ -87,6 +87,9 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     need export 3
     log "stage 3: exporting $model to ONNX; log: $exp/log/export.log"
     $decode_cmd "$exp/log/export.log" codeckit export "$model"
+    train_list=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["train"])' "$conf")
+    log "stage 3: fitting the entropy coder's context model on $train_list tokens; log: $exp/log/compress_fit.log"
+    $decode_cmd "$exp/log/compress_fit.log" codeckit compress fit "$train_list" --model "$model" --jobs "$nj"
     touch "$exp/.done.export"
   fi
 fi

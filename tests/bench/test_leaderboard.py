@@ -217,3 +217,17 @@ def test_cache_from_an_older_schema_is_discarded(tmp_path):
         assert cache.get("c", "f")["stoi"].value == 0.9
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA
+
+
+def test_disk_bitrate_from_compressed_files(tmp_path, speech_dir, tiny_model):
+    """With a fitted context model in the model directory, Disk kbps counts real .ckc files (headers too)."""
+    model = tmp_path / "tiny_snac" / "model"
+    shutil.copytree(tiny_model, model)
+    fit = subprocess.run(["codeckit", "compress", "fit", str(speech_dir), "--model", str(model)],
+                         capture_output=True, text=True)  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    res = run_bench([f"neural={model}", "codec2:3200"], speech_dir, tmp_path / "out", metrics=["si_sdr"])
+    neural, c2 = res.summaries
+    assert 0 < neural.disk_bps and neural.disk_bps != neural.effective_bps
+    assert c2.disk_bps == c2.effective_bps  # a classic codec's bytes produced
+    assert "Disk kbps" in (tmp_path / "out" / "results.md").read_text()
