@@ -3,7 +3,7 @@
 # export it to ONNX, tokenize and decode the test set (unseen voices, unseen sentences), and score
 # it beside Opus 6 and 10 kbps and Codec2 1300 and 3200 bps.
 #
-#   bash run.sh                            # all stages with the defaults (~8 min on 2 CPU cores)
+#   bash run.sh                            # all stages with the defaults (~9 min on 2 CPU cores)
 #   bash run.sh --stage 4                  # resume from stage 4
 #   bash run.sh --conf conf/cpu.yaml --size full    # the longer CPU run (52 min of training)
 #
