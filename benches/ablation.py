@@ -53,7 +53,7 @@ def decoder_gmac_per_second(model_dir: Path) -> tuple[float, float]:
     codec = load_codec(model_dir).eval()
     params = sum(p.numel() for p in codec.parameters()) / 1e6
     x = torch.zeros(1, codec.channels, codec.sample_rate)
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: weight-norm parametrizations fail under it with FlopCounterMode
         codes = codec.encode(x)
         with FlopCounterMode(display=False) as counter:
             codec.decode(codes)
