@@ -12,13 +12,7 @@ from codeckit.configs import model_config
 NAMES = ["encodec_24khz", "encodec_tiny"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a loaded 2-core machine two threads make small convs far slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _codec(name: str):

@@ -12,13 +12,7 @@ from codeckit.losses.adversarial import FeatureMatchingLoss, HingeLoss
 TINY = {"name": "mrsd", "resolutions": [[256, 64, 256], [128, 32, 128]], "filters": 4}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these tensors are small and the machine is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_outputs_gradients_and_losses():

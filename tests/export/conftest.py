@@ -58,12 +58,8 @@ REFLECT_SEANET = {
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: the machine is shared, and small convs get slower with more."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Every export test runs with one intra-op thread (tests/conftest.py)."""
 
 
 def make_codec(config: str | dict, seed: int = 0):

@@ -10,14 +10,7 @@ from hypothesis import strategies as st
 
 from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a loaded 2-core machine two threads make these small convs 100x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @settings(max_examples=40, deadline=None)

@@ -9,14 +9,7 @@ from codeckit.errors import ConfigError
 from codeckit.nn.convnext import ConvNeXtBackbone, ConvNeXtBlock
 from codeckit.nn.streaming import StreamingError, streaming
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these tensors are small and the machine is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_block_starts_near_identity_and_trains():

@@ -12,13 +12,7 @@ from codeckit.nn.streaming import StreamingError, streaming
 SIZES = [(1280, 320), (640, 160), (64, 16), (50, 20)]  # the last: hop does not divide n_fft
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these tensors are small and the machine is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _spectrum(n_fft: int, frames: int, seed: int = 0) -> torch.Tensor:

@@ -19,14 +19,7 @@ from codeckit.nn.streaming import (
     streaming_state_spec,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a loaded 2-core machine two threads make these small convs 100x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _chunks(total: int, sizes: list[int]) -> list[tuple[int, int]]:

@@ -13,13 +13,7 @@ from codeckit.registry import DECODERS, ENCODERS
 HOP = 40
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: these models are tiny and the machine is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small_config(causal: bool, upsample: int = 1, phase: bool = False) -> dict:
