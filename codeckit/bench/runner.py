@@ -188,13 +188,14 @@ def plan_metrics(
     whose delay changed (another test set, a re-estimate) is scored again.
     """
     tasks = []
+    rates = {item.key: item_rate(item) for item in items}  # each file's header read once, not once per codec
     for entry in entries:
         d = work_dir(out_dir, entry)
         for item in items:
             stored = cache.get(entry.key, item.key)
             if _run_failed(stored) or not all(k in stored for k in RUN_KEYS):
                 continue
-            sr = item_rate(item)
+            sr = rates[item.key]
             used = stored.get(DELAY_KEY)
             want_ms = 1000.0 * round(delays_s[entry.key] * sr) / sr
             if used is not None and used.error and not retry_failed:
@@ -222,7 +223,7 @@ def execute(
     stats = RunStats(pairs=len(tasks))
     if not tasks:
         return stats
-    bar = tqdm(total=len(tasks), desc=desc, unit="pair", disable=not progress or not tasks)
+    bar = tqdm(total=len(tasks), desc=desc, unit="pair", disable=not progress)
 
     def finish(task: Task, records: list[Record]) -> None:
         cache.put(records)

@@ -50,34 +50,34 @@ class CodecSummary:
     run_errors: list[str] = field(default_factory=list)
 
 
-def _effective_from_tokens(entry: CodecEntry, items: Sequence[Item], out_dir: Path) -> float | None:
+def _token_bitrates(
+    entry: CodecEntry, items: Sequence[Item], out_dir: Path, seconds: float
+) -> tuple[float | None, float | None]:
+    """(effective, disk) bits per second from the items' stored tokens, each token file read once.
+
+    Effective: the entropy of each level's tokens over the set. Disk: the codec's compressed files (`.ckc`,
+    header included), when its model directory holds a fitted context model (`codeckit compress fit`) and
+    every item has its tokens; else None.
+    """
     from codeckit.bench.codecs import open_codec
+    from codeckit.compress import compressed_bits, has_context_model
     from codeckit.metrics.entropy import TokenHistogram
 
     paths = [tokens_path(work_dir(out_dir, entry), it) for it in items]
-    paths = [p for p in paths if p.exists()]
-    if not paths:
-        return None
+    present = [p for p in paths if p.exists()]
+    if not present:
+        return None, None
     codec = open_codec(entry, 0)
     hist = TokenHistogram(codec.codebook_sizes)
-    for p in paths:
-        with np.load(p) as z:
-            hist.update([z[f"arr_{i}"] for i in range(len(z.files))])
-    return hist.effective_bitrate(codec.frame_rates)
-
-
-def _disk_from_tokens(entry: CodecEntry, items: Sequence[Item], out_dir: Path, seconds: float) -> float | None:
-    """Bits per second of the codec's compressed files (`.ckc`, header included) for the items' tokens, when
-    its model directory holds a fitted context model (`codeckit compress fit`); else None."""
-    from codeckit.compress import compressed_bits, has_context_model
-
-    if entry.kind != "model" or not seconds or not has_context_model(entry.arg):
-        return None
+    with_disk = bool(seconds) and len(present) == len(paths) and has_context_model(entry.arg)
     bits = 0
-    for it in items:
-        with np.load(tokens_path(work_dir(out_dir, entry), it)) as z:
-            bits += compressed_bits(entry.arg, [z[f"arr_{i}"] for i in range(len(z.files))], include_header=True)
-    return bits / seconds
+    for p in present:
+        with np.load(p) as z:
+            codes = [z[f"arr_{i}"] for i in range(len(z.files))]
+        hist.update(codes)
+        if with_disk:
+            bits += compressed_bits(entry.arg, codes, include_header=True)
+    return hist.effective_bitrate(codec.frame_rates), (bits / seconds if with_disk else None)
 
 
 def _mean(records: Sequence[Record]) -> MetricSummary:
@@ -121,8 +121,7 @@ def summarize(
 
         seconds = total("run.seconds")
         if entry.kind == "model":
-            effective, source = _effective_from_tokens(entry, ok_items, out_dir), "token entropy"
-            disk = _disk_from_tokens(entry, ok_items, out_dir, seconds)
+            (effective, disk), source = _token_bitrates(entry, ok_items, out_dir, seconds), "token entropy"
         else:
             effective, source = (total("run.bits") / seconds if seconds else None), "bytes produced"
             disk = effective
