@@ -26,7 +26,7 @@ from codeckit.nn.istft import ISTFTHead
 from codeckit.nn.streaming import Streamable
 from codeckit.registry import DECODERS, ENCODERS
 
-LOG_FLOOR = 1e-5  # magnitude floor of the log-magnitude features
+LOG_FLOOR = 1e-5  # default magnitude floor of the log-magnitude features (a full-scale sine's peak bin is 0.5)
 
 
 class _FixedConv1d(StreamableConv1d):
@@ -39,14 +39,18 @@ class _FixedConv1d(StreamableConv1d):
 class STFTFeatures(nn.Module):
     """Audio (B, 1, T) -> (B, n_bins or 3 * n_bins, T / hop): log-magnitude [and phase as (cos, sin)].
 
-    The DFT is a `StreamableConv1d` (kernel n_fft, stride hop) whose weight is a fixed Hann-windowed
+    `log_floor` clamps the magnitudes before the log: bins below it (silence, a noise floor) all read the same,
+    so low-level noise does not change the codes. The DFT is a `StreamableConv1d` (kernel n_fft, stride hop) whose weight is a fixed Hann-windowed
     cos / -sin basis scaled by 1 / sum(window), a buffer rebuilt from n_fft and hop rather than saved; so the
     front end pads, streams (causal) and exports like any other conv. With `phase` the real and imaginary
     parts divided by the magnitude are added as channels (they carry what the log-magnitude drops).
     """
 
-    def __init__(self, n_fft: int, hop_length: int, phase: bool = False, causal: bool = False):
+    def __init__(
+        self, n_fft: int, hop_length: int, phase: bool = False, causal: bool = False, log_floor: float = LOG_FLOOR
+    ):
         super().__init__()
+        self.log_floor = float(log_floor)
         self.n_bins = n_fft // 2 + 1
         self.phase = bool(phase)
         self.out_channels = (3 if self.phase else 1) * self.n_bins
@@ -65,10 +69,11 @@ class STFTFeatures(nn.Module):
             raise ValueError(f"the vocos encoder takes mono audio (batch, 1, samples), got {tuple(audio.shape)}")
         real, imag = self.dft(audio).chunk(2, dim=1)
         power = real * real + imag * imag
-        log_mag = 0.5 * torch.log(power.clamp_min(LOG_FLOOR**2))
+        floor = self.log_floor**2
+        log_mag = 0.5 * torch.log(power.clamp_min(floor))
         if not self.phase:
             return log_mag
-        inv = torch.rsqrt(power.clamp_min(LOG_FLOOR**2))
+        inv = torch.rsqrt(power.clamp_min(floor))  # below the floor the phase channels fade to 0
         return torch.cat([log_mag, real * inv, imag * inv], dim=1)
 
 
@@ -76,7 +81,8 @@ class STFTFeatures(nn.Module):
 class VocosEncoder(Streamable, nn.Module):
     """Audio (B, 1, T) -> latents (B, latent_dim, T / hop_length): STFT features, ConvNeXt, 1x1 conv.
 
-    `n_fft`: STFT window (>= hop_length); `phase`: add the phase channels; `intermediate_dim` defaults to
+    `n_fft`: STFT window (>= hop_length); `phase`: add the phase channels; `log_floor`:
+    the features' magnitude floor (3e-4 hides a 40 dB noise floor from the codes); `intermediate_dim` defaults to
     3 * dim. The backbone's embedding conv is 1x1 (the STFT window already spans n_fft samples).
     """
 
@@ -90,18 +96,21 @@ class VocosEncoder(Streamable, nn.Module):
         n_layers: int = 4,
         phase: bool = False,
         causal: bool = False,
+        log_floor: float = LOG_FLOOR,
     ):
         super().__init__()
         intermediate_dim = 3 * dim if intermediate_dim is None else intermediate_dim
         where = "vocos encoder"
         check_positive(where, latent_dim=latent_dim, hop_length=hop_length, n_fft=n_fft, dim=dim)
+        if isinstance(log_floor, bool) or not isinstance(log_floor, (int, float)) or not 0 < log_floor < 1:
+            raise ConfigError(f"{where}: log_floor must be a number in (0, 1), got {log_floor!r}")
         check_positive(where, intermediate_dim=intermediate_dim, n_layers=n_layers)
         check_bool(where, phase=phase, causal=causal)
         if n_fft < hop_length:
             raise ConfigError(f"{where}: n_fft must be >= hop_length ({hop_length}), got {n_fft}")
         self.hop_length = int(hop_length)
         self.dim = int(latent_dim)
-        self.features = STFTFeatures(n_fft, hop_length, phase, causal)
+        self.features = STFTFeatures(n_fft, hop_length, phase, causal, log_floor)
         self.backbone = ConvNeXtBackbone(
             self.features.out_channels, dim, intermediate_dim, n_layers, causal=causal, embed_kernel_size=1
         )

@@ -52,6 +52,7 @@ class TrainSection:
     disc_grad_clip: float | None = 10.0
     max_nan_steps: int = 10  # stop after this many non-finite steps in a row
     disc_start_step: int = 0  # discriminators (and adversarial losses) join from this step
+    disc_segment_seconds: float | None = None  # discriminators see one random crop this long (None: all)
     ema_decay: float | None = None  # keep an EMA of the codec weights and export it when set
     precision: Literal["fp32", "bf16"] = "bf16"  # bf16 autocast applies on CUDA only; CPU always runs fp32
     checkpoint_every: int = 1000
@@ -67,6 +68,8 @@ class TrainSection:
                 raise ValueError(f"train.{key} must be >= 1, got {getattr(self, key)}")
         if self.lr <= 0:
             raise ValueError(f"train.lr must be > 0, got {self.lr}")
+        if self.disc_segment_seconds is not None and self.disc_segment_seconds <= 0:
+            raise ValueError(f"train.disc_segment_seconds must be > 0, got {self.disc_segment_seconds}")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"train.ema_decay must be in (0, 1), got {self.ema_decay}")
 

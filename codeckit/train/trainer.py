@@ -290,9 +290,10 @@ class Trainer:
 
         d_ok = True
         if use_gan:
+            d_real, d_fake = self._disc_crop(audio, fake)
             self.disc.train()
             with self._autocast():
-                d_out = self.disc_train(torch.cat([audio, fake.detach()]))
+                d_out = self.disc_train(torch.cat([d_real, d_fake.detach()]))
             d_loss = self.adv_loss.discriminator(*_split(d_out, n))
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -307,7 +308,7 @@ class Trainer:
         if use_gan:
             self.disc.requires_grad_(False)
             with self._autocast():
-                real_out, fake_out = _split(self.disc(torch.cat([audio, fake])), n)
+                real_out, fake_out = _split(self.disc(torch.cat([d_real, d_fake])), n)
             self.disc.requires_grad_(True)
             terms["adversarial"] = self.adv_loss.generator(fake_out)
             terms["feature_matching"] = self.fm_loss(real_out, fake_out)
@@ -373,6 +374,16 @@ class Trainer:
                 metrics[f"balancer/grad_norm/{k}"] = v
         self._last = (audio, fake)
         return metrics
+
+    def _disc_crop(self, audio: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same random window of real and decoded audio when `train.disc_segment_seconds` is set: the
+        discriminators' cost grows with their input, the reconstruction losses still see the whole segment."""
+        seconds = self.cfg.train.disc_segment_seconds
+        length = audio.shape[-1] if seconds is None else min(audio.shape[-1], int(seconds * self.sample_rate))
+        if length >= audio.shape[-1]:
+            return audio, fake
+        start = int(torch.randint(0, audio.shape[-1] - length + 1, ()))
+        return audio[..., start : start + length], fake[..., start : start + length]
 
     # -- the loop -----------------------------------------------------------------------------
     def _note_bad(self, bad: list[tuple[str, str]]) -> None:

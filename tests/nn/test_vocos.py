@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -88,6 +90,26 @@ def test_stft_features_are_the_stft():
     assert (out[n : 2 * n][big] - (ref.real / ref.abs())[big]).abs().max() < 1e-4
 
 
+def test_log_floor_hides_low_level_noise():
+    """Bins under the floor read the same whatever the noise: a 40 dB noise floor leaves silent frames as they
+    were, while a louder signal still reaches the features."""
+    hop, n_fft = 160, 320
+    bins = n_fft // 2 + 1
+    torch.manual_seed(0)
+    silence = torch.zeros(1, 1, 20 * hop)
+    noise = 1e-3 * torch.randn(1, 1, 20 * hop)  # -60 dBFS white noise: ~5e-5 per normalised bin
+    for floor, hidden in [(3e-4, True), (1e-5, False)]:
+        feats = STFTFeatures(n_fft, hop, phase=True, log_floor=floor)
+        quiet, noisy = feats(silence), feats(silence + noise)
+        assert torch.allclose(quiet[:, :bins], torch.full_like(quiet[:, :bins], math.log(floor)))
+        change = (noisy - quiet)[:, :bins].abs().max()  # log-magnitude channels
+        assert (change < 0.05) if hidden else (change > 1.0)
+        phase_change = (noisy - quiet)[:, bins:].abs().mean()  # phase channels scale with |X| / floor
+        assert (phase_change < 0.2) if hidden else (phase_change > 0.5)
+    tone = 0.3 * torch.sin(torch.arange(20 * hop) * 2 * math.pi * 1000 / 16000).view(1, 1, -1)
+    assert (STFTFeatures(n_fft, hop, log_floor=3e-4)(tone) > math.log(3e-4) + 1).any()
+
+
 def test_causal_codec_ignores_the_future():
     codec = make(causal=True)
     audio = torch.randn(1, 1, 12 * HOP) * 0.3
@@ -133,6 +155,8 @@ def test_non_causal_parts_refuse_to_stream():
         ("encoder", "n_fft", 20),
         ("encoder", "n_layers", 0),
         ("encoder", "phase", "yes"),
+        ("encoder", "log_floor", 0.0),
+        ("encoder", "log_floor", "1e-4"),
         ("decoder", "upsample", 3),
         ("decoder", "n_fft", 60),
         ("decoder", "dim", -1),

@@ -40,3 +40,29 @@ def test_vocos_trains_with_discriminators_from_step_zero(tmp_path, corpus, tiny_
         assert all(torch.isfinite(torch.tensor(v)) for k, v in row.items() if k.startswith("loss/"))
     codec = load_codec(tmp_path / "exp" / "model")
     assert codec.decode(codec.encode(torch.zeros(1, 1, 1600)), length=1600).shape == (1, 1, 1600)
+
+
+def test_discriminators_see_one_window_of_the_batch(tmp_path, corpus, tiny_config):
+    """`disc_segment_seconds` crops real and decoded audio at the same place; the losses keep the whole segment."""
+    cfg = tiny_config(corpus, max_steps=1, disc_start_step=0, disc_segment_seconds=0.04, sample_every=0)
+    trainer = Trainer(training_config_from_dict(cfg), tmp_path / "exp", device="cpu")
+    try:
+        audio = torch.randn(2, 1, 1600)
+        fake = -audio
+        real_crop, fake_crop = trainer._disc_crop(audio, fake)
+        assert real_crop.shape == fake_crop.shape == (2, 1, 640)
+        start = int((audio[0, 0] == real_crop[0, 0, 0]).nonzero()[0])
+        assert torch.equal(audio[..., start : start + 640], real_crop)
+        assert torch.equal(fake[..., start : start + 640], fake_crop)  # the same window of both
+        assert trainer._disc_crop(audio[..., :320], fake[..., :320])[0].shape[-1] == 320  # shorter: unchanged
+        hist = trainer.fit()
+    finally:
+        trainer.close()
+    assert "loss/discriminator" in hist[0]
+
+
+def test_disc_segment_seconds_must_be_positive(corpus, tiny_config):
+    import pytest
+
+    with pytest.raises(Exception, match="disc_segment_seconds"):
+        training_config_from_dict(tiny_config(corpus, disc_segment_seconds=0))
