@@ -23,6 +23,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="stop after this many steps (default train.max_steps; the LR schedule still follows train.max_steps)",
     )
+    p.add_argument(
+        "--model-at",
+        type=int,
+        metavar="STEP",
+        default=None,
+        help="do not train: write EXP_DIR/model_step_STEP from that step's checkpoint (to score it)",
+    )
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     p.set_defaults(func=run)
 
@@ -32,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
     from codeckit.train.trainer import Trainer
 
     cfg = load_training_config(args.config)
+    if args.model_at is not None:
+        from codeckit.train.checkpoint import model_from_checkpoint
+
+        print(model_from_checkpoint(cfg, args.exp_dir, args.model_at))
+        return 0
     trainer = Trainer(cfg, args.exp_dir, device=args.device, resume=args.resume, max_steps=args.max_steps)
     try:
         trainer.fit()

@@ -130,3 +130,23 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state(state["cuda"])
+
+
+def model_from_checkpoint(config, exp_dir: str | Path, step: int) -> Path:
+    """Write EXP_DIR/model_step_<step> (config.yaml + model.safetensors) from that step's checkpoint, so an
+    intermediate point of a run can be scored like the final model (EMA weights when the run kept them)."""
+    from codeckit.codecs import build_codec, save_codec
+
+    ckpt_dir = Path(exp_dir) / "checkpoints"
+    path = checkpoint_path(ckpt_dir, step)
+    if not path.is_file():
+        kept = [s for s, _ in list_checkpoints(ckpt_dir)]
+        raise CheckpointError(f"no checkpoint for step {step} in {ckpt_dir}; kept steps: {kept or 'none'}")
+    state = load_checkpoint(path)
+    codec = build_codec(config.model, source="model")
+    try:
+        codec.load_state_dict(state["ema"] if state.get("ema") is not None else state["codec"])
+    except (KeyError, RuntimeError) as e:
+        raise CheckpointError(f"checkpoint {path} does not fit the config's model: {e}") from None
+    out = Path(exp_dir) / f"model_step_{step}"
+    return save_codec(codec, out, extra={"training": {"steps": step, "ema": state.get("ema") is not None}})

@@ -158,3 +158,30 @@ def test_cli_train(tmp_path, corpus, tiny_config, capsys):
     assert rows[-1]["step"] == 2
     assert main(["train", "--config", str(conf), "--exp-dir", str(exp), "--max-steps", "2"]) == 2
     assert "pass --resume" in capsys.readouterr().err
+
+
+def test_model_at_writes_a_checkpoint_as_a_model_dir(tmp_path, corpus, tiny_config, capsys):
+    """`codeckit train --model-at STEP` turns a kept checkpoint into a model dir without training."""
+    import yaml
+
+    from codeckit.cli import main
+    from codeckit.train.checkpoint import CheckpointError, checkpoint_path, load_checkpoint, model_from_checkpoint
+    from codeckit.train.config import training_config_from_dict
+
+    torch.set_num_threads(1)
+    cfg = tiny_config(corpus, max_steps=2, checkpoint_every=1, keep_checkpoints=2, disc_start_step=5)
+    fit(cfg, tmp_path / "exp")
+    conf = tmp_path / "conf.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    assert main(["train", "--config", str(conf), "--exp-dir", str(tmp_path / "exp"), "--model-at", "1"]) == 0
+    out = tmp_path / "exp" / "model_step_1"
+    assert str(out) in capsys.readouterr().out
+    saved = load_checkpoint(checkpoint_path(tmp_path / "exp" / "checkpoints", 1))["codec"]
+    loaded = load_codec(out).state_dict()
+    assert all(torch.equal(saved[k], loaded[k]) for k in saved)
+    final = load_codec(tmp_path / "exp" / "model").state_dict()
+    assert any(not torch.equal(final[k], loaded[k]) for k in final)  # step 1, not the final weights
+    with pytest.raises(CheckpointError, match=r"step 7.*kept steps: \[1, 2\]"):
+        model_from_checkpoint(training_config_from_dict(cfg), tmp_path / "exp", 7)
+    assert main(["train", "--config", str(conf), "--exp-dir", str(tmp_path / "exp"), "--model-at", "7"]) != 0
+    assert "no checkpoint for step 7" in capsys.readouterr().err
