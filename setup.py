@@ -31,6 +31,8 @@ setup(
         "safetensors",
         "pyyaml",
         "tqdm",
+        # hf:ORG/NAME models (codeckit.hub); 0.23 has every call used, 3.x may change them
+        "huggingface_hub>=0.23,<3",
     ],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["codeckit=codeckit.cli:main"]},

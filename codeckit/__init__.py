@@ -1,10 +1,10 @@
 """codeckit: train, run, stream, export and score neural audio codecs."""
 
-from codeckit.errors import AudioError, CodeckitError, ConfigError, ModelDirError
+from codeckit.errors import AudioError, CodeckitError, ConfigError, HubError, ModelDirError
 
 __version__ = "0.1.0"
 
-__all__ = ["AudioError", "CodeckitError", "ConfigError", "ModelDirError", "__version__", "load"]
+__all__ = ["AudioError", "CodeckitError", "ConfigError", "HubError", "ModelDirError", "__version__", "load"]
 
 
 def __getattr__(name: str):

@@ -1,6 +1,6 @@
 """The Python API for speech LMs: `load` a codec, `tokenize` audio into codes, `detokenize` codes back to audio.
 
-    codec = codeckit.load("path/to/model_dir")          # or a name in the model cache folder
+    codec = codeckit.load("path/to/model_dir")          # or a name in the model cache folder, or "hf:ORG/NAME"
     tokens = codec.tokenize(["a.wav", "b.flac"])          # Tokens: padded codes per level + lengths
     audio = codec.detokenize(tokens)                      # list of (channels, samples) tensors
 
@@ -37,6 +37,7 @@ from codeckit.audio import as_audio
 from codeckit.codecs.base import Codec
 from codeckit.compress.mixin import CompressMixin
 from codeckit.errors import AudioError, ModelDirError
+from codeckit.hub import fetch_hub_model, is_hub_spec
 from codeckit.tokens.check import as_batch, check_range
 from codeckit.tokens.errors import TokenError
 from codeckit.tokens.tokenfile import TokenFile, TokenHeader, load_tokens, save_tokens
@@ -72,11 +73,20 @@ class Tokens:
         return [c[i, : self.frames[i][level]] for level, c in enumerate(self.codes)]
 
 
-def resolve_model(model: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
-    """A model directory path as given, or a bare name looked up as `<cache_dir>/<name>`.
+def resolve_model(
+    model: str | os.PathLike,
+    cache_dir: str | os.PathLike | None = None,
+    endpoint: str | None = None,
+    hf_cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """A model directory path as given, a bare name looked up as `<cache_dir>/<name>`, or a hub model.
 
-    `cache_dir` defaults to `~/.cache/codeckit/models`; it is only consulted for names with no path separator.
+    `cache_dir` defaults to `~/.cache/codeckit/models`. `hf:ORG/NAME[@REVISION]` is downloaded from the hub at
+    `endpoint` (into the hub client's cache, or `hf_cache_dir`), converted once and kept under `<cache_dir>/hf`
+    (see `codeckit.hub`).
     """
+    if is_hub_spec(model):
+        return fetch_hub_model(model, cache_dir, endpoint=endpoint, hf_cache_dir=hf_cache_dir)
     p = Path(model).expanduser()
     if p.is_dir():
         return p
@@ -99,11 +109,14 @@ def load(
     cache_dir: str | os.PathLike | None = None,
     chunk_seconds: float = 20.0,
     context_seconds: float = 2.0,
+    endpoint: str | None = None,
+    hf_cache_dir: str | os.PathLike | None = None,
 ) -> CodecModel:
-    """Load a model directory (or a name in `cache_dir`) for tokenizing, on `device`.
+    """Load a model directory, a name in `cache_dir` or a hub model `hf:ORG/NAME[@REVISION]`, on `device`.
 
     `threads` sets torch's intra-op CPU threads (process-wide) when given. `chunk_seconds` and
-    `context_seconds` set the long-audio chunking described in this module's docstring.
+    `context_seconds` set the long-audio chunking described in this module's docstring. `endpoint` and
+    `hf_cache_dir` are the hub's URL and download cache for `hf:` models (default: the hub client's own).
     """
     from codeckit.codecs.storage import load_codec
 
@@ -111,7 +124,7 @@ def load(
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         torch.set_num_threads(int(threads))
-    path = resolve_model(model, cache_dir)
+    path = resolve_model(model, cache_dir, endpoint=endpoint, hf_cache_dir=hf_cache_dir)
     return CodecModel(load_codec(path, device=device), chunk_seconds, context_seconds, path)
 
 

@@ -15,3 +15,10 @@ class ConfigError(CodeckitError, ValueError):
 
 class ModelDirError(CodeckitError, ValueError):
     """A model directory with missing, unreadable or mismatched files (names the file or tensor)."""
+
+
+class HubError(CodeckitError, OSError):
+    """A hub model (`hf:ORG/NAME[@REV]`) that cannot be resolved or downloaded: names the repository, the
+    revision, the endpoint tried and the cause. `not_found` is True when the hub answered 404."""
+
+    not_found: bool = False

@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     """Options shared by tokenize and detokenize."""
-    p.add_argument("--model", required=True, help="model directory, or a model name in --cache-dir")
+    p.add_argument("--model", required=True, help="model directory, a model name in --cache-dir, or hf:ORG/NAME[@REV]")
     p.add_argument("--cache-dir", default=None, help="model cache folder for names (default ~/.cache/codeckit/models)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
@@ -81,7 +81,12 @@ def run_jobs(
         raise CodeckitError(f"--jobs must be >= 1, got {args.jobs}")
     n_jobs = min(args.jobs, len(jobs))
     threads = args.threads or max(1, (os.cpu_count() or 1) // n_jobs)
-    init = (args.model, args.device, threads, args.cache_dir, args.chunk_seconds, args.context_seconds)
+    model = args.model
+    if model.startswith("hf:"):  # download and convert once, here, not in every worker
+        from codeckit.api import resolve_model
+
+        model = str(resolve_model(model, args.cache_dir))
+    init = (model, args.device, threads, args.cache_dir, args.chunk_seconds, args.context_seconds)
     failures: list[str] = []
     bar = tqdm(total=len(jobs), desc=what, unit="file")
     if n_jobs == 1:

@@ -86,8 +86,12 @@ def _read(src: str | os.PathLike | Mapping[str, torch.Tensor]) -> tuple[dict[str
     return read_weights(path), str(path)
 
 
-def convert_encodec(src: str | os.PathLike | Mapping[str, torch.Tensor], dst: str | os.PathLike) -> Path:
-    """Convert the EnCodec 24 kHz checkpoint `src` into the codeckit model directory `dst`; returns `dst`."""
+def convert_encodec(
+    src: str | os.PathLike | Mapping[str, torch.Tensor], dst: str | os.PathLike, origin: str | None = None
+) -> Path:
+    """Convert the EnCodec 24 kHz checkpoint `src` into the codeckit model directory `dst`; returns `dst`.
+
+    `origin` is the source recorded in config.yaml (default: the checkpoint's absolute path; e.g. a hub commit)."""
     from codeckit.codecs import build_codec, save_codec
     from codeckit.modeldir import load_state_checked
 
@@ -96,5 +100,6 @@ def convert_encodec(src: str | os.PathLike | Mapping[str, torch.Tensor], dst: st
     target = codec.state_dict()
     mapped = {k: v.to(target[k].dtype) if k in target else v for k, v in map_encodec_state(state).items()}
     load_state_checked(codec, mapped, source=source)
-    origin = source if isinstance(src, Mapping) else str(Path(source).resolve())
+    if origin is None:
+        origin = source if isinstance(src, Mapping) else str(Path(source).resolve())
     return save_codec(codec, dst, extra={"converted_from": {"format": "encodec", "source": origin}})

@@ -163,8 +163,10 @@ def map_snac_state(state: Mapping[str, torch.Tensor], target: Mapping[str, torch
     return out
 
 
-def convert_snac(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
-    """Convert the SNAC model at `src` into a codeckit model directory `dst`; returns `dst`."""
+def convert_snac(src: str | os.PathLike, dst: str | os.PathLike, origin: str | None = None) -> Path:
+    """Convert the SNAC model at `src` into a codeckit model directory `dst`; returns `dst`.
+
+    `origin` is the source recorded in config.yaml (default: `src`'s absolute path; e.g. a hub commit)."""
     from codeckit.codecs import build_codec, save_codec
     from codeckit.modeldir import load_state_checked
 
@@ -178,4 +180,5 @@ def convert_snac(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     codec = build_codec(snac_model_config(snac_config, str(config_path)), source=str(config_path))
     state = map_snac_state(read_weights(weights_path), codec.state_dict())
     load_state_checked(codec, state, source=str(weights_path))
-    return save_codec(codec, dst, extra={"converted_from": {"format": "snac", "source": str(Path(src).resolve())}})
+    origin = origin or str(Path(src).resolve())
+    return save_codec(codec, dst, extra={"converted_from": {"format": "snac", "source": origin}})
