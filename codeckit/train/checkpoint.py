@@ -9,6 +9,7 @@ numpy and torch are stored as tensors.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 from pathlib import Path
@@ -29,6 +30,10 @@ _TENSOR = "__tensor__"
 
 class CheckpointError(CodeckitError, ValueError):
     """A checkpoint that is missing or does not fit the run resuming from it."""
+
+
+class UnreadableCheckpointError(CheckpointError):
+    """A checkpoint file that cannot be read back (truncated, corrupt, not a codeckit checkpoint)."""
 
 
 def checkpoint_path(directory: str | Path, step: int) -> Path:
@@ -62,9 +67,69 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         with safe_open(str(path), framework="pt") as f:
             tree = json.loads((f.metadata() or {})[_TREE])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (OSError, SafetensorError, KeyError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"cannot read checkpoint {path}: not a codeckit checkpoint ({e!r})") from None
-    return _unflatten(tree, tensors)
+        return _unflatten(tree, tensors)
+    except (OSError, SafetensorError, KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
+        raise UnreadableCheckpointError(
+            f"cannot read checkpoint {path}: not a codeckit checkpoint or damaged ({e!r})"
+        ) from None
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """Raise UnreadableCheckpointError unless `path` opens and its tree names only tensors it holds (the
+    header and the file's size are checked, the tensor data is not read)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tree = json.loads((f.metadata() or {})[_TREE])
+            keys = set(f.keys())
+        missing = _tensor_refs(tree) - keys
+        if missing:
+            raise KeyError(f"tensors {sorted(missing)[:3]} missing")
+    except (OSError, SafetensorError, KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
+        raise UnreadableCheckpointError(
+            f"cannot read checkpoint {path}: not a codeckit checkpoint or damaged ({e!r})"
+        ) from None
+
+
+def _tensor_refs(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(_tensor_refs(v) for v in node)) if node else set()
+    if isinstance(node, dict):
+        if _TENSOR in node:
+            return {node[_TENSOR]}
+        if "__tuple__" in node:
+            return _tensor_refs(node["__tuple__"])
+        return _tensor_refs([v for _, v in node["__dict__"]])
+    return set()
+
+
+def newest_readable_checkpoint(directory: str | Path, log: logging.Logger | None = None) -> Path | None:
+    """The newest checkpoint in `directory` that can be read, for `--resume`; None when there is none.
+
+    A damaged newest checkpoint (a crash while the disk lost the file, a copy cut short) is skipped with a
+    warning naming it, and the one before is used; if every one is damaged an UnreadableCheckpointError
+    names them. Temporary files left by a save that was killed are removed (they are never taken for
+    checkpoints: their names do not match).
+    """
+    d = Path(directory)
+    if d.is_dir():
+        for stale in d.glob(".step_*.tmp.safetensors"):
+            stale.unlink(missing_ok=True)
+    log = log or logging.getLogger("codeckit.train")
+    found = list_checkpoints(d)
+    errors = []
+    for step, path in reversed(found):
+        try:
+            check_checkpoint(path)
+        except UnreadableCheckpointError as e:
+            errors.append(str(e))
+            log.warning("%s; falling back to the checkpoint before it", e)
+            continue
+        if errors:
+            log.warning("resuming from step %d (%s) instead of a damaged newer checkpoint", step, path.name)
+        return path
+    if errors:
+        raise UnreadableCheckpointError(f"every checkpoint in {d} is damaged; newest: {errors[0]}")
+    return None
 
 
 def _flatten(node: Any, key: str, tensors: dict[str, torch.Tensor]) -> Any:

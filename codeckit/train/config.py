@@ -54,7 +54,11 @@ class TrainSection:
     disc_start_step: int = 0  # discriminators (and adversarial losses) join from this step
     disc_segment_seconds: float | None = None  # discriminators see one random crop this long (None: all)
     ema_decay: float | None = None  # keep an EMA of the codec weights and export it when set
-    precision: Literal["fp32", "bf16"] = "bf16"  # bf16 autocast applies on CUDA only; CPU always runs fp32
+    # bf16: bfloat16 autocast on CUDA, fp32 on the CPU; bf16_cpu: bfloat16 autocast on the CPU too; fp32: none
+    precision: Literal["fp32", "bf16", "bf16_cpu"] = "bf16"
+    compile: Literal["none", "codec", "all"] = "none"  # torch.compile the codec, or codec and discriminators
+    num_threads: int | None = None  # torch intra-op threads of each process (None: torch's default)
+    num_interop_threads: int | None = None  # torch inter-op threads (None: torch's default)
     checkpoint_every: int = 1000
     keep_checkpoints: int = 3
     log_every: int = 50  # scalars to TensorBoard and metrics.jsonl
@@ -72,6 +76,13 @@ class TrainSection:
             raise ValueError(f"train.disc_segment_seconds must be > 0, got {self.disc_segment_seconds}")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"train.ema_decay must be in (0, 1), got {self.ema_decay}")
+        if self.precision not in ("fp32", "bf16", "bf16_cpu"):
+            raise ValueError(f"train.precision must be one of fp32, bf16, bf16_cpu, got {self.precision!r}")
+        if self.compile not in ("none", "codec", "all"):
+            raise ValueError(f"train.compile must be one of none, codec, all, got {self.compile!r}")
+        for key in ("num_threads", "num_interop_threads"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
+                raise ValueError(f"train.{key} must be >= 1 (or unset), got {getattr(self, key)}")
 
 
 @dataclass

@@ -8,7 +8,6 @@ balancer). Non-finite losses or gradients skip the update; too many in a row sto
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -37,6 +36,7 @@ from codeckit.train.checkpoint import (
     CheckpointError,
     list_checkpoints,
     load_checkpoint,
+    newest_readable_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -45,6 +45,7 @@ from codeckit.train.config import TrainingConfig
 from codeckit.train.data import DataError, make_loader
 from codeckit.train.ema import WeightEMA
 from codeckit.train.schedule import lr_factor
+from codeckit.train.speed import Compiled, autocast, autocast_device, set_threads
 
 log = logging.getLogger("codeckit.train")
 
@@ -100,6 +101,7 @@ class Trainer:
 
     def _build(self, resume: bool) -> None:
         config, tc = self.cfg, self.cfg.train
+        set_threads(tc.num_threads, tc.num_interop_threads)
         random.seed(tc.seed)
         np.random.seed(tc.seed)
         torch.manual_seed(tc.seed)
@@ -127,14 +129,22 @@ class Trainer:
             self.dist.rank,
             self.dist.world_size,
         )
-        self.gen: nn.Module = self.codec
-        self.disc_train: nn.Module | None = self.disc
+        # what each forward pass calls: the modules, under DDP and/or torch.compile when asked
+        self.gen: Any = self.codec
+        self.disc_train: Any = self.disc  # the discriminators' own update
+        self.disc_gen: Any = self.disc  # the codec's adversarial and feature losses (no DDP: frozen weights)
         if self.dist.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.gen = DDP(self.codec, device_ids=ids, find_unused_parameters=tc.find_unused_parameters)
             if self.disc is not None:
                 self.disc_train = DDP(self.disc, device_ids=ids)
-        self.use_bf16 = tc.precision == "bf16" and self.device.type == "cuda"
+        if tc.compile != "none":
+            self.gen = Compiled(self.gen, "codec")
+        if tc.compile == "all" and self.disc is not None:
+            self.disc_gen = Compiled(self.disc, "discriminators")
+            ddp = self.disc_train is not self.disc
+            self.disc_train = Compiled(self.disc_train, "discriminators") if ddp else self.disc_gen
+        self.autocast_device = autocast_device(tc.precision, self.device)
 
         self.step = self.epoch = self.batch_in_epoch = self.nan_streak = 0
         self.bad_files: set[str] = set()
@@ -202,7 +212,7 @@ class Trainer:
                 "pass --resume to continue, or use a new --exp-dir"
             )
         if resume and found:
-            self.load(found[-1][1])
+            self.load(newest_readable_checkpoint(self.ckpt_dir, log))  # a damaged newest one: the one before
         elif resume:
             log.info("--resume given but %s has no checkpoint: starting from step 0", self.ckpt_dir)
         if self.dist.is_main:
@@ -273,9 +283,7 @@ class Trainer:
 
     # -- one step -----------------------------------------------------------------------------
     def _autocast(self):
-        if self.use_bf16:
-            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.autocast_device)
 
     def train_step(self, audio: torch.Tensor) -> dict[str, float]:
         """One discriminator + codec update on `audio (B, C, T)`; returns the logged scalars."""
@@ -308,7 +316,7 @@ class Trainer:
         if use_gan:
             self.disc.requires_grad_(False)
             with self._autocast():
-                real_out, fake_out = _split(self.disc(torch.cat([d_real, d_fake])), n)
+                real_out, fake_out = _split(self.disc_gen(torch.cat([d_real, d_fake])), n)
             self.disc.requires_grad_(True)
             terms["adversarial"] = self.adv_loss.generator(fake_out)
             terms["feature_matching"] = self.fm_loss(real_out, fake_out)
