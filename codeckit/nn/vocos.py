@@ -39,11 +39,12 @@ class _FixedConv1d(StreamableConv1d):
 class STFTFeatures(nn.Module):
     """Audio (B, 1, T) -> (B, n_bins or 3 * n_bins, T / hop): log-magnitude [and phase as (cos, sin)].
 
-    `log_floor` clamps the magnitudes before the log: bins below it (silence, a noise floor) all read the same,
-    so low-level noise does not change the codes. The DFT is a `StreamableConv1d` (kernel n_fft, stride hop) whose weight is a fixed Hann-windowed
-    cos / -sin basis scaled by 1 / sum(window), a buffer rebuilt from n_fft and hop rather than saved; so the
-    front end pads, streams (causal) and exports like any other conv. With `phase` the real and imaginary
-    parts divided by the magnitude are added as channels (they carry what the log-magnitude drops).
+    `log_floor` clamps the magnitudes before the log: bins below it (silence, a noise floor) all read the same, so
+    low-level noise does not change the codes. The DFT is a `StreamableConv1d` (kernel n_fft, stride hop) whose
+    weight is a fixed Hann-windowed cos / -sin basis scaled by 1 / sum(window), a buffer rebuilt from n_fft and hop
+    rather than saved; so the front end pads, streams (causal) and exports like any other conv. With `phase` the
+    real and imaginary parts divided by the magnitude are added as channels (they carry what the log-magnitude
+    drops).
     """
 
     def __init__(
