@@ -8,6 +8,12 @@ APT_PACKAGES=(
   libsndfile1 sox espeak-ng opus-tools codec2
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
   chromium fortunes
+  # the natural corpus (codeckit corpus synth --voices all): festival voices recorded from real speakers in
+  # other languages, their front ends (the Indic ones are only recommended), and text in their languages
+  festvox-italp16k festvox-itapc16k festvox-czech-dita festvox-czech-krb festvox-czech-machac festvox-czech-ph
+  festvox-ru festvox-suopuhe-lj festvox-suopuhe-mv festvox-ca-ona-hts
+  festvox-hi-nsk festvox-mr-nsk festvox-te-nsk festival-hi festival-mr festival-te
+  fortunes-it fortunes-cs fortunes-ru
 )
 PY=${PYTHON:-python3}
 

@@ -1,10 +1,18 @@
-"""Make the synthetic multi-speaker English corpus: plan utterances, speak them in parallel, write lists.
+"""Make the synthetic multi-speaker corpus: plan utterances, speak them in parallel, write lists.
+
+Two kinds, chosen by the voice set and the augmentation probability (both in settings.json):
+- `english` voices, no augmentation (the default, as made since version 1): English espeak-ng,
+  flite and festival voices, trimmed and peak-normalised to -3 dBFS;
+- `natural` in the recipe (`--voices all --augment 0.8`): every Debian festival voice built from a
+  real speaker's recordings too, each in its own language, and 80% of the utterances put through a
+  random recording chain (room reverb, microphone EQ, background noise, level; see augment.py).
 
 Layout of the output directory OUT:
 
-    OUT/settings.json                 what decides the audio (text source, seed, version)
-    OUT/README.md                     what is in it: splits, speakers, sentences, hours
-    OUT/speakers.tsv                  speaker id, split, engine, voice, pitch (cents), tempo
+    OUT/settings.json                 what decides the audio (text source, seed, version, voices, augment)
+    OUT/README.md                     what is in it: splits, speakers, languages, sentences, hours
+    OUT/speakers.tsv                  speaker id, split, engine, voice, pitch (cents), tempo, language
+    OUT/augment.tsv                   (augmented corpora) each augmented utterance's recording chain
     OUT/<rate>/wav/<spk>/<utt>.wav    16-bit mono wavs, one tree per rate (16k/, 24k/)
     OUT/<rate>/{train,dev,test}/      Kaldi data dirs: wav.scp text utt2spk spk2utt utt2dur
 
@@ -24,12 +32,22 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
+from codeckit.corpus import augment as aug
 from codeckit.corpus.errors import CorpusError
 from codeckit.corpus.lists import Utterance, write_data_dir
-from codeckit.corpus.text import load_sentences
-from codeckit.corpus.voices import ENGINES, Speaker, check_available, speakers
+from codeckit.corpus.text import load_language_sentences, load_sentences
+from codeckit.corpus.voices import (
+    ENGINES,
+    OTHER_LANGUAGE_SPEAKERS,
+    Speaker,
+    check_available,
+    check_unseen,
+    speaker_table,
+    speakers,
+)
 from codeckit.fileio import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -75,14 +93,20 @@ def rate_dir(rate: int) -> str:
     return f"{rate // 1000}k" if rate % 1000 == 0 else str(rate)
 
 
+def deal_sentences(pool: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """The pool's (index, sentence) pairs dealt to splits by index: every 20th to test, the next to dev."""
+    dealt: dict[str, list[tuple[int, str]]] = {s: [] for s in SPLITS}
+    for i, s in enumerate(pool):
+        dealt["test" if i % 20 == 0 else "dev" if i % 20 == 1 else "train"].append((i, s))
+    return dealt
+
+
 def split_sentences(pool: list[str], size: CorpusSize) -> dict[str, list[tuple[int, str]]]:
     """Deal the pool's sentences to splits by index (every 20th to test, the next to dev) and take each split's first n.
 
     The dealing does not depend on the size, so a small corpus is a subset of a full one.
     """
-    dealt: dict[str, list[tuple[int, str]]] = {s: [] for s in SPLITS}
-    for i, s in enumerate(pool):
-        dealt["test" if i % 20 == 0 else "dev" if i % 20 == 1 else "train"].append((i, s))
+    dealt = deal_sentences(pool)
     out = {}
     for split in SPLITS:
         want = getattr(size, split)
@@ -92,8 +116,25 @@ def split_sentences(pool: list[str], size: CorpusSize) -> dict[str, list[tuple[i
     return out
 
 
-def plan(size: CorpusSize, source: str = "fortunes", seed: int = 0, engines: tuple[str, ...] = ENGINES) -> list[Job]:
-    """The utterances of a corpus: each split's sentences dealt round-robin to that split's speakers."""
+def plan(
+    size: CorpusSize,
+    source: str = "fortunes",
+    seed: int = 0,
+    engines: tuple[str, ...] = ENGINES,
+    voices: str = "english",
+) -> list[Job]:
+    """The utterances of a corpus: each split's sentences dealt round-robin to that split's speakers.
+
+    The English part is the same for every voice set; `all` adds the other languages' jobs after it.
+    """
+    check_unseen(speaker_table(voices))
+    jobs = _english_jobs(size, source, seed, engines)
+    if voices == "all":
+        jobs += _other_language_jobs(size, seed, engines)
+    return jobs
+
+
+def _english_jobs(size: CorpusSize, source: str, seed: int, engines: tuple[str, ...]) -> list[Job]:
     pool = load_sentences(source, SENTENCE_POOL, seed)
     by_split = split_sentences(pool, size)
     jobs = []
@@ -107,6 +148,38 @@ def plan(size: CorpusSize, source: str = "fortunes", seed: int = 0, engines: tup
     return jobs
 
 
+def _other_language_jobs(size: CorpusSize, seed: int, engines: tuple[str, ...]) -> list[Job]:
+    """Each language's jobs: as many per speaker as an English speaker of the split gets, from its own sentences.
+
+    A language with few sentences (the built-in sets) re-reads them with other speakers, at most once per
+    speaker, so it may get fewer; its pool is dealt to splits like the English one.
+    """
+    english = {split: len(speakers(split, engines)) for split in SPLITS}
+    per_speaker = {
+        "train": size.train * size.train_repeats / english["train"],
+        "dev": size.dev / english["dev"],
+        "test": size.test / english["test"],
+    }
+    table = {split: [s for s in OTHER_LANGUAGE_SPEAKERS[split] if s.engine in engines] for split in SPLITS}
+    jobs = []
+    for lang in sorted({s.lang for split in SPLITS for s in table[split]}):
+        dealt = deal_sentences(load_language_sentences(lang, seed))
+        for split in SPLITS:
+            spk = [s for s in table[split] if s.lang == lang]
+            if not spk:
+                continue
+            sentences = dealt[split]
+            if not sentences:
+                raise CorpusError(f"the {lang} sentences give no {split} sentence for its {split} speakers")
+            n = min(max(1, round(per_speaker[split] * len(spk))), len(sentences) * len(spk))
+            for u in range(n):
+                k, r = u % len(sentences), u // len(sentences)
+                s = spk[(k + r) % len(spk)]  # r < len(spk): a speaker reads a sentence once
+                sid, text = sentences[k]
+                jobs.append(Job(f"{s.id}_{sid:05d}", s, text, split))
+    return jobs
+
+
 def _run(cmd: list[str], what: str) -> None:
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
@@ -114,15 +187,21 @@ def _run(cmd: list[str], what: str) -> None:
         raise CorpusError(f"{what}: '{' '.join(cmd[:3])} ...' failed ({err[-1] if err else f'exit {res.returncode}'})")
 
 
-def make_utterance(job: Job, out: Path, rates: tuple[int, ...]) -> None:
-    """Speak one job and write it at every rate (skipping rates whose wav exists)."""
+def make_utterance(job: Job, out: Path, rates: tuple[int, ...], augment: float = 0.0, seed: int = 0) -> None:
+    """Speak one job and write it at every rate (skipping rates whose wav exists).
+
+    With probability `augment` (drawn per utterance from `seed`) it goes through a random recording chain.
+    """
     targets = [out / rate_dir(r) / "wav" / job.speaker.id / f"{job.utt}.wav" for r in rates]
     if all(t.is_file() for t in targets):
         return
+    recording = aug.draw(job.utt, seed, augment) if augment > 0 else None
     with tempfile.TemporaryDirectory(prefix="codeckit-synth-") as tmp:
         t = Path(tmp)
-        (t / "text.txt").write_text(job.text + "\n")
+        (t / "text.txt").write_text(job.text + "\n", encoding=job.speaker.encoding)
         _run(job.speaker.tts_command(t / "text.txt", t / "raw.wav"), job.utt)
+        if job.speaker.repairs_overflow:
+            unwrap_overflow(t / "raw.wav")
         effects = []
         if job.speaker.pitch:
             effects += ["pitch", str(job.speaker.pitch)]
@@ -131,15 +210,52 @@ def make_utterance(job: Job, out: Path, rates: tuple[int, ...]) -> None:
         # trim leading/trailing silence, keep 0.1 s pads, peak-normalise to -3 dBFS
         effects += ["silence", "1", "0.02", "-55d", "reverse", "silence", "1", "0.02", "-55d", "reverse"]
         effects += ["pad", "0.1", "0.1", "norm", "-3"]
-        _run(["sox", "-q", str(t / "raw.wav"), "-c", "1", str(t / "proc.wav"), *effects], job.utt)
+        # -R: sox's dither (norm, rate) is seeded the same every time, so a corpus is made bit for bit again
+        _run(["sox", "-R", "-q", str(t / "raw.wav"), "-c", "1", str(t / "proc.wav"), *effects], job.utt)
+        if recording is not None:
+            _write_augmented(t / "proc.wav", recording, job.utt, seed, rates, targets)
+            return
         for rate, target in zip(rates, targets):
             if target.is_file():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             part = t / f"{rate}.wav"
-            _run(["sox", "-q", str(t / "proc.wav"), "-b", "16", "-r", str(rate), str(part), "rate", "-v"], job.utt)
+            resample = ["sox", "-R", "-q", str(t / "proc.wav"), "-b", "16", "-r", str(rate), str(part), "rate", "-v"]
+            _run(resample, job.utt)
             shutil.move(part, target.with_suffix(".wav.part"))
             os.replace(target.with_suffix(".wav.part"), target)
+
+
+def unwrap_overflow(wav: Path) -> bool:
+    """Undo 16-bit wrap-around in a TTS output, where a loud sample jumps from near +1 to near -1 (a click).
+
+    Rewrites `wav` as float, scaled into [-1, 1], when it finds any and returns True. A jump of more than
+    half the int16 range is taken as a wrap: speech at 16 kHz and above never changes that fast.
+    """
+    x, sr = sf.read(str(wav), dtype="int16")
+    if x.ndim != 1 or len(x) < 2 or not np.any(np.abs(np.diff(x.astype(np.int64))) > 32768):
+        return False
+    y = np.unwrap(x.astype(np.float64), period=65536.0) / 32768.0
+    sf.write(str(wav), y / max(1.0, np.abs(y).max() / 0.99), sr, subtype="FLOAT")
+    return True
+
+
+def _write_augmented(
+    clean: Path, recording: aug.Recording, utt: str, seed: int, rates: tuple[int, ...], targets: list[Path]
+) -> None:
+    """Put the clean wav through its recording chain at AUGMENT_RATE and write it at every rate (16-bit, atomic)."""
+    import soxr
+
+    x, sr = sf.read(str(clean), dtype="float64")
+    y = aug.apply(soxr.resample(x, sr, aug.AUGMENT_RATE, quality="VHQ"), aug.AUGMENT_RATE, recording, utt, seed)
+    for rate, target in zip(rates, targets):
+        if target.is_file():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        z = y if rate == aug.AUGMENT_RATE else soxr.resample(y, aug.AUGMENT_RATE, rate, quality="VHQ")
+        part = target.with_suffix(".wav.part")
+        sf.write(str(part), np.clip(z, -1.0, 32767 / 32768), rate, subtype="PCM_16", format="WAV")
+        os.replace(part, target)
 
 
 def _check_settings(out: Path, settings: dict) -> None:
@@ -164,8 +280,14 @@ def synthesize(
     engines: tuple[str, ...] = ENGINES,
     jobs: int = 2,
     progress: bool = True,
+    voices: str = "english",
+    augment: float = 0.0,
 ) -> Path:
-    """Make (or complete) the corpus in `out`; returns `out`. Raises CorpusError naming a failed utterance."""
+    """Make (or complete) the corpus in `out`; returns `out`. Raises CorpusError naming a failed utterance.
+
+    `voices`: 'english' or 'all' (see voices.py); `augment`: the probability that an utterance goes through
+    a random recording chain (0 keeps every utterance clean, as the english corpus is).
+    """
     from tqdm import tqdm
 
     out = Path(out)
@@ -175,12 +297,16 @@ def synthesize(
         size = SIZES[size]
     if not rates or any(r <= 0 for r in rates):
         raise CorpusError(f"sample rates must be positive, got {rates}")
-    todo = plan(size, source, seed, engines)
+    augment = aug.check_probability(augment)
+    todo = plan(size, source, seed, engines, voices)
     check_available(sorted({j.speaker for j in todo}, key=lambda s: s.id))
-    _check_settings(out, {"version": VERSION, "text_source": source, "seed": seed})
+    settings = {"version": VERSION, "text_source": source, "seed": seed}
+    if voices != "english" or augment > 0:  # the english corpus keeps its settings.json of version 1
+        settings.update(voices=voices, augment=augment)
+    _check_settings(out, settings)
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(make_utterance, j, out, tuple(rates)): j for j in todo}
+        futures = {pool.submit(make_utterance, j, out, tuple(rates), augment, seed): j for j in todo}
         bar = tqdm(as_completed(futures), total=len(futures), desc="synth corpus", unit="utt", disable=not progress)
         for fut in bar:
             exc = fut.exception()
@@ -197,47 +323,124 @@ def synthesize(
                 wav = out / rate_dir(rate) / "wav" / j.speaker.id / f"{j.utt}.wav"
                 utts.append(Utterance(j.utt, j.speaker.id, str(wav.resolve()), j.text, sf.info(str(wav)).duration))
             write_data_dir(out / rate_dir(rate) / split, utts)
-    _write_speakers(out, engines)
-    _write_readme(out, todo, size, source, seed, rates)
+    _write_speakers(out, engines, voices)
+    recordings = {j.utt: aug.draw(j.utt, seed, augment) for j in todo} if augment > 0 else {}
+    if recordings:
+        _write_augment_table(out, todo, recordings)
+    _write_readme(out, todo, size, source, seed, rates, voices, augment, recordings)
     log.info("corpus ready in %s (%d utterances)", out, len(todo))
     return out
 
 
-def _write_speakers(out: Path, engines: tuple[str, ...]) -> None:
-    rows = ["speaker\tsplit\tengine\tvoice\tpitch_cents\ttempo"]
+def _write_speakers(out: Path, engines: tuple[str, ...], voices: str = "english") -> None:
+    rows = ["speaker\tsplit\tengine\tvoice\tpitch_cents\ttempo\tlanguage"]
     for split in SPLITS:
-        for s in speakers(split, engines):
-            rows.append(f"{s.id}\t{split}\t{s.engine}\t{s.voice}\t{s.pitch}\t{s.tempo}")
+        for s in speakers(split, engines, voices):
+            rows.append(f"{s.id}\t{split}\t{s.engine}\t{s.voice}\t{s.pitch}\t{s.tempo}\t{s.lang}")
     write_text_atomic(out / "speakers.tsv", "\n".join(rows) + "\n")
 
 
-def _write_readme(out: Path, todo: list[Job], size: CorpusSize, source: str, seed: int, rates: tuple[int, ...]) -> None:
-    first = rate_dir(rates[0])
+def _write_augment_table(out: Path, todo: list[Job], recordings: dict[str, aug.Recording | None]) -> None:
+    rows = ["utterance\tsplit\trecording_chain"]
+    rows += [f"{j.utt}\t{j.split}\t{recordings[j.utt].describe()}" for j in todo if recordings[j.utt] is not None]
+    write_text_atomic(out / "augment.tsv", "\n".join(rows) + "\n")
+
+
+_LANGUAGE_NAMES = {
+    "en": "English", "it": "Italian", "cs": "Czech", "ru": "Russian", "fi": "Finnish",
+    "ca": "Catalan", "hi": "Hindi", "mr": "Marathi", "te": "Telugu",
+}  # fmt: skip
+
+
+def _durations(out: Path, rate: int) -> dict[str, float]:
+    durations = {}
+    for split in SPLITS:
+        for line in (out / rate_dir(rate) / split / "utt2dur").read_text().splitlines():
+            if line:
+                utt, dur = line.split()
+                durations[utt] = float(dur)
+    return durations
+
+
+def _write_readme(
+    out: Path,
+    todo: list[Job],
+    size: CorpusSize,
+    source: str,
+    seed: int,
+    rates: tuple[int, ...],
+    voices: str = "english",
+    augment: float = 0.0,
+    recordings: dict[str, aug.Recording | None] | None = None,
+) -> None:
+    dur = _durations(out, rates[0])
+    natural = voices == "all"
     lines = [
-        "# synth_speech: a synthetic multi-speaker English speech corpus",
+        "# synth_speech: a synthetic multi-speaker " + ("multilingual" if natural else "English") + " speech corpus",
         "",
         "Made offline by `codeckit corpus synth` with the TTS engines espeak-ng, flite and festival,",
         "plus sox pitch and tempo changes to turn one voice into several virtual speakers.",
         "Each utterance is trimmed of leading/trailing silence, padded by 0.1 s and peak-normalised to -3 dBFS.",
         "The engines speak at 16 kHz (flite, festival diphones), 22.05 kHz (espeak-ng) or 32 kHz",
         "(festival HTS), so the 24 kHz files carry no energy above the engine's own Nyquist frequency.",
+    ]
+    if natural:
+        lines += [
+            "Besides the English voices, every Debian festival voice built from a real speaker's recordings",
+            "(Italian, Czech, Russian, Finnish, Catalan, Hindi, Marathi, Telugu) reads sentences of its own",
+            "language: Debian's fortunes-it, fortunes-cs and fortunes-ru, or a small built-in set where Debian",
+            "has no text (Finnish, Catalan, Hindi, Marathi, Telugu); those voices re-read their few sentences.",
+        ]
+    if augment > 0:
+        lines += [
+            f"With probability {augment:g} an utterance then goes through a random recording chain (room reverb,",
+            "microphone EQ, background noise at 30-50 dB SNR, peak level -20..-1 dBFS); `augment.tsv` lists",
+            "each one's settings, and the rest stay clean. The chain runs at 48 kHz, so its noise fills",
+            "the whole band of every rate.",
+        ]
+    lines += [
         "",
         f"- text source: `{source}` (seed {seed}); test and dev sentences never occur in train",
         "- test speakers' base voices, espeak accents and variants never occur in train (see speakers.tsv)",
         f"- sample rates: {', '.join(str(r) for r in rates)} Hz, 16-bit mono wav, one tree per rate",
-        f"- size: {size.train} train sentences x {size.train_repeats} speaker(s), {size.dev} dev, {size.test} test",
+        f"- size: {size.train} train sentences x {size.train_repeats} speaker(s), {size.dev} dev, {size.test} test"
+        + (" in English; another language's speaker gets as many utterances, or all its sentences" if natural else ""),
         "",
         "| split | utterances | speakers | distinct sentences | hours |",
         "| --- | --- | --- | --- | --- |",
     ]
     for split in SPLITS:
         jobs = [j for j in todo if j.split == split]
-        dur = sum(float(line.split()[1]) for line in (out / first / split / "utt2dur").read_text().splitlines() if line)
-        n_spk = len({j.speaker for j in jobs})
-        lines.append(f"| {split} | {len(jobs)} | {n_spk} | {len({j.text for j in jobs})} | {dur / 3600:.3f} |")
+        hours = sum(dur[j.utt] for j in jobs) / 3600
+        n_spk, n_text = len({j.speaker for j in jobs}), len({j.text for j in jobs})
+        lines.append(f"| {split} | {len(jobs)} | {n_spk} | {n_text} | {hours:.3f} |")
+    if natural:
+        lines += ["", "| language | split | utterances | speakers | TTS voices | hours |"]
+        lines.append("| --- | --- | --- | --- | --- | --- |")
+        for lang in dict.fromkeys(j.speaker.lang for j in todo):
+            for split in SPLITS:
+                jobs = [j for j in todo if j.split == split and j.speaker.lang == lang]
+                if jobs:
+                    n_spk = len({j.speaker for j in jobs})
+                    n_voices = len({(j.speaker.engine, j.speaker.voice) for j in jobs})
+                    hours = sum(dur[j.utt] for j in jobs) / 3600
+                    name = _LANGUAGE_NAMES.get(lang, lang)
+                    lines.append(f"| {name} | {split} | {len(jobs)} | {n_spk} | {n_voices} | {hours:.3f} |")
+    if recordings:
+        n = len(todo)
+        chains = [r for r in recordings.values() if r is not None]
+        counts = {
+            "clean": n - len(chains),
+            "reverb": sum(r.rt60 is not None for r in chains),
+            "EQ": sum(bool(r.eq) for r in chains),
+            "noise": sum(r.snr_db is not None for r in chains),
+        }
+        lines += ["", "Recording chain: " + ", ".join(f"{k} {v} ({100 * v / n:.0f}%)" for k, v in counts.items()) + "."]
     lines += [
         "",
-        "Files: `settings.json`, `speakers.tsv`, and for each rate R: `R/wav/<speaker>/<utt>.wav` and the",
+        "Files: `settings.json`, `speakers.tsv`, "
+        + ("`augment.tsv`, " if recordings else "")
+        + "and for each rate R: `R/wav/<speaker>/<utt>.wav` and the",
         "Kaldi data dirs `R/{train,dev,test}/` with `wav.scp`, `text`, `utt2spk`, `spk2utt`, `utt2dur`.",
         "",
     ]

@@ -1,17 +1,23 @@
-"""English sentences for the synthetic corpus: Debian's `fortunes` files, or a built-in grammar.
+"""Sentences for the synthetic corpus: Debian's `fortunes` files, or a built-in grammar, per language.
 
-`fortunes` (apt package `fortunes`) gives several thousand real, varied sentences after
+English: `fortunes` (apt package `fortunes`) gives several thousand real, varied sentences after
 filtering to one short plain-ASCII sentence each; the grammar gives an unlimited supply
 of Harvard-style sentences with no package at all. Both are deterministic for a seed.
+Other languages (the `all` voice set): Debian's Italian, Czech and Russian fortune files
+(fortunes-it, fortunes-cs, fortunes-ru), filtered the same way in the language's own script, and
+small built-in sets for Finnish, Catalan, Hindi, Marathi and Telugu, which Debian has no text for.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+from codeckit.corpus.builtin_sentences import BUILTIN
 from codeckit.corpus.errors import CorpusError
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
@@ -142,3 +148,119 @@ def load_sentences(source: str, n: int, seed: int = 0) -> list[str]:
         raise CorpusError(f"the fortune files give {len(sentences)} usable sentences, fewer than the {n} asked for")
     random.Random(seed).shuffle(sentences)
     return sentences[:n]
+
+
+@dataclass(frozen=True)
+class Language:
+    """Where a language's sentences come from and how its festival voices read them."""
+
+    script: str  # every letter of a sentence must be in this Unicode script
+    encoding: str  # the text encoding its festival voices read (older voices want ISO-8859-x)
+    fortunes: str | None = None  # folder under FORTUNES_DIR, or None: the built-in set
+    package: str | None = None  # the Debian package of that folder
+    categories: tuple[str, ...] = ()  # fortune files of mostly plain prose (quotes, aphorisms, laws)
+
+
+LANGUAGES = {
+    "en": Language("LATIN", "ascii"),
+    "it": Language(
+        "LATIN", "iso-8859-1", "it", "fortunes-it",
+        tuple("computer formiche italia itatrek leggi norm paolotedeschi zuse".split()),
+    ),
+    "cs": Language(
+        "LATIN", "iso-8859-2", "cs", "fortunes-cs",
+        tuple("citace citat klasik-cz market murphy rdvcitaty stoa1 valka wright".split()),
+    ),
+    "ru": Language(  # Nikolai Vekshin's thematic collection of aphorisms
+        "CYRILLIC", "utf-8", "ru", "fortunes-ru",
+        tuple(
+            "adv_v art book disa education foolish freewill friendship future genious happy ill knowledge "
+            "life love polit success time truth war wealth work".split()
+        ),
+    ),
+    "fi": Language("LATIN", "iso-8859-1"),
+    "ca": Language("LATIN", "iso-8859-1"),
+    "hi": Language("DEVANAGARI", "utf-8"),
+    "mr": Language("DEVANAGARI", "utf-8"),
+    "te": Language("TELUGU", "utf-8"),
+}  # fmt: skip
+_WORDY = re.compile(r"(?:[^\W\d_]|[\u0900-\u097f\u0c00-\u0c7f]|[ ,.'?!;:-])*")
+_ITALIAN_ACCENT = {"a": "à", "e": "è", "i": "ì", "o": "ò", "u": "ù", "E": "È", "A": "À", "O": "Ò"}
+
+
+def language(lang: str) -> Language:
+    """The table entry of `lang`; CorpusError names the known languages."""
+    if lang not in LANGUAGES:
+        raise CorpusError(f"unknown language '{lang}' (known: {', '.join(LANGUAGES)})")
+    return LANGUAGES[lang]
+
+
+def text_encoding(lang: str) -> str:
+    """The encoding festival's voices of `lang` read their text in."""
+    return language(lang).encoding
+
+
+def clean_sentence_in(text: str, lang: str, min_words: int = 4, max_words: int = 18) -> str | None:
+    """One plain sentence of `lang` from a fortune's text, or None: `clean_sentence`'s rules in the language's script.
+
+    Every letter must be of the language's script and the sentence must fit its voices' text encoding.
+    """
+    script, encoding = language(lang).script, language(lang).encoding
+    lines = [ln.strip() for ln in text.strip().splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("--")]
+    s = re.sub(r"\s+", " ", " ".join(lines)).strip()
+    if len(s) < 2 or not _WORDY.fullmatch(s) or s[-1] not in ".?!।" or s[-2] in " ,.'?!;:-":
+        return None
+    if not (s[0].isupper() or script not in ("LATIN", "CYRILLIC")) or ".." in s or "--" in s:
+        return None
+    if any(len(w) >= 3 and w.isupper() for w in re.findall(r"[^\W\d_]+", s)):
+        return None
+    letters = [c for c in s if c.isalpha() or unicodedata.category(c).startswith("M")]
+    if any(not unicodedata.name(c, "").startswith(script) for c in letters):
+        return None
+    if len(re.findall(r"[.?!।](?: |$)", s)) > 2 or not min_words <= len(s.split()) <= max_words:
+        return None
+    try:
+        s.encode(encoding)
+    except UnicodeEncodeError:
+        return None
+    return s
+
+
+def _restore_italian_accents(text: str) -> str:
+    """fortunes-it writes accents as an apostrophe ("e'", "perche'"); festival's Italian reads the accented letter."""
+    return re.sub(r"([aeiouAEO])'(?=[\s.,;:?!\"]|$)", lambda m: _ITALIAN_ACCENT[m.group(1)], text)
+
+
+def language_sentences(lang: str, directory: str | Path = FORTUNES_DIR) -> list[str]:
+    """Every distinct usable sentence of `lang` (not English) from Debian's fortunes or the built-in set, sorted."""
+    spec = language(lang)
+    if lang == "en":
+        raise CorpusError("English sentences come from load_sentences (text source 'fortunes' or 'grammar')")
+    if spec.fortunes is None:
+        return sorted(set(BUILTIN[lang]))
+    folder = Path(directory) / spec.fortunes
+    if not folder.is_dir():
+        raise CorpusError(f"{lang} fortune files not found in {folder}: install the Debian package '{spec.package}'")
+    found: set[str] = set()
+    for name in spec.categories:
+        path = folder / name
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
+        if lang == "it":
+            text = _restore_italian_accents(text)
+        for chunk in re.split(r"\n%\n", text):
+            s = clean_sentence_in(chunk, lang)  # a chunk with an undecodable byte has U+FFFD: not a letter, dropped
+            if s is not None:
+                found.add(s)
+    if not found:
+        raise CorpusError(f"no usable {lang} sentences in the fortune files under {folder}")
+    return sorted(found)
+
+
+def load_language_sentences(lang: str, seed: int = 0) -> list[str]:
+    """All of `lang`'s sentences, shuffled with `seed` (a pool to deal to splits by position)."""
+    sentences = language_sentences(lang)
+    random.Random(seed).shuffle(sentences)
+    return sentences

@@ -1,9 +1,14 @@
 """The synthetic corpus's speakers: TTS voices (espeak-ng, flite, festival) plus sox pitch/tempo changes.
 
 A speaker is a base voice of one engine with a pitch shift (cents) and a tempo factor applied by
-sox, so one voice gives several virtual speakers. The table below fixes which speakers belong to
+sox, so one voice gives several virtual speakers. The tables below fix which speakers belong to
 train, dev and test: the test speakers' base voices (and espeak accents and variants) never occur
 in training, so a codec is scored on unseen voices.
+
+Two voice sets: `english` (the original corpus: English espeak-ng, flite and festival voices) and
+`all` (`english` plus every other Debian festival voice built from recordings of a real speaker:
+Italian, Czech, Russian, Finnish, Catalan, Hindi, Marathi and Telugu diphone, unit-selection and HTS
+voices, each speaking its own language).
 """
 
 from __future__ import annotations
@@ -16,14 +21,47 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codeckit.corpus.errors import CorpusError
+from codeckit.corpus.text import text_encoding
 
 ENGINES = ("espeak", "flite", "festival")
+VOICE_SETS = ("english", "all")
 FESTIVAL_VOICE_DIRS = (Path("/usr/share/festival/voices"),)
 _PACKAGES = {"espeak": "espeak-ng", "flite": "flite", "festival": "festival"}
 _FESTIVAL_PACKAGES = {
     "kal_diphone": "festvox-kallpc16k",
     "ked_diphone": "festvox-kdlpc16k",
     "cmu_us_slt_arctic_hts": "festvox-us-slt-hts",
+    "pc_diphone": "festvox-itapc16k",
+    "lp_diphone": "festvox-italp16k",
+    "czech_dita": "festvox-czech-dita",
+    "czech_krb": "festvox-czech-krb",
+    "czech_machac": "festvox-czech-machac",
+    "czech_ph": "festvox-czech-ph",
+    "msu_ru_nsh_clunits": "festvox-ru",
+    "suo_fi_lj_diphone": "festvox-suopuhe-lj",
+    "hy_fi_mv_diphone": "festvox-suopuhe-mv",
+    "upc_ca_ona_hts": "festvox-ca-ona-hts",
+    "hindi_NSK_diphone": "festvox-hi-nsk",
+    "marathi_NSK_diphone": "festvox-mr-nsk",
+    "telugu_NSK_diphone": "festvox-te-nsk",
+}
+# Language front ends that Debian only recommends (apt-get --no-install-recommends leaves them out).
+_FESTIVAL_FRONTENDS = {
+    "hindi_NSK_diphone": ("hindi_scm", "festival-hi"),
+    "marathi_NSK_diphone": ("marathi_scm", "festival-mr"),
+    "telugu_NSK_diphone": ("telugu_scm", "festival-te"),
+}
+FESTIVAL_LIB = Path("/usr/share/festival")
+# The person behind a voice, where two voices are one recorded speaker (one speaker never spans train and test).
+_PERSON = {
+    ("flite", "kal16"): "kal",
+    ("festival", "kal_diphone"): "kal",
+    ("flite", "slt"): "slt",
+    ("festival", "cmu_us_slt_arctic_hts"): "slt",
+    ("festival", "ked_diphone"): "ked",
+    ("festival", "hindi_NSK_diphone"): "nsk",
+    ("festival", "marathi_NSK_diphone"): "nsk",
+    ("festival", "telugu_NSK_diphone"): "nsk",
 }
 
 
@@ -35,6 +73,7 @@ class Speaker:
     voice: str
     pitch: int = 0
     tempo: float = 1.0
+    lang: str = "en"
 
     @property
     def id(self) -> str:
@@ -46,6 +85,27 @@ class Speaker:
         if self.tempo != 1.0:
             sid += f"-t{round(self.tempo * 100)}"
         return sid
+
+    @property
+    def encoding(self) -> str:
+        """The text encoding the engine reads for this voice (festival's older voices want ISO-8859-x)."""
+        return text_encoding(self.lang) if self.engine == "festival" else "utf-8"
+
+    @property
+    def repairs_overflow(self) -> bool:
+        """Whether its raw output gets 16-bit wrap-around undone (see synth.unwrap_overflow).
+
+        festival's Italian and Finnish diphone voices overflow on loud vowels; the English voices keep the
+        audio of the english corpus (ked_diphone, a test voice, overflows rarely).
+        """
+        return self.engine == "festival" and self.lang != "en"
+
+    def base(self) -> frozenset[str]:
+        """What identifies the recorded or designed voice: the person, or espeak's accent and variant apart."""
+        if self.engine == "espeak":
+            accent, _, variant = self.voice.partition("+")
+            return frozenset({f"espeak:{accent}", *([f"espeak+{variant}"] if variant else [])})
+        return frozenset({_PERSON.get((self.engine, self.voice), f"{self.engine}:{self.voice}")})
 
     def tts_command(self, text_file: Path, out_wav: Path) -> list[str]:
         """The command line that speaks the text in `text_file` into `out_wav` at the engine's own rate."""
@@ -62,8 +122,8 @@ def _espeak(accent: str, variant: str) -> Speaker:
     return Speaker("espeak", f"{accent}+{variant}")
 
 
-def _shifted(engine: str, voice: str, shifts: tuple[tuple[int, float], ...]) -> list[Speaker]:
-    return [Speaker(engine, voice, p, t) for p, t in shifts]
+def _shifted(engine: str, voice: str, shifts: tuple[tuple[int, float], ...], lang: str = "en") -> list[Speaker]:
+    return [Speaker(engine, voice, p, t, lang) for p, t in shifts]
 
 
 _THREE = ((0, 1.0), (-250, 0.92), (250, 1.08))
@@ -96,17 +156,62 @@ SPEAKERS: dict[str, list[Speaker]] = {
 }
 
 
-def speakers(split: str, engines: tuple[str, ...] = ENGINES) -> list[Speaker]:
-    """The speakers of `split` ('train', 'dev', 'test') whose engine is in `engines`."""
-    if split not in SPEAKERS:
-        raise CorpusError(f"unknown split '{split}' (known: {', '.join(SPEAKERS)})")
+# Voices of `all` beyond `english`: Debian's festival voices recorded from real speakers, in their own
+# languages. Held out for test: Czech `machac` and Finnish `mv` (their languages keep other voices in
+# train). Not used: flite `kal` (kal16's speaker at 8 kHz), flite `awb_time` (speaks only the time; awb
+# is a test voice), festvox-kallpc8k / kdlpc8k (8 kHz copies of kal and ked, and ked is a test voice).
+OTHER_LANGUAGE_SPEAKERS: dict[str, list[Speaker]] = {
+    "train": [
+        *_shifted("festival", "pc_diphone", _THREE, "it"),
+        *_shifted("festival", "lp_diphone", _THREE, "it"),
+        *_shifted("festival", "czech_dita", _THREE, "cs"),
+        *_shifted("festival", "czech_ph", _THREE, "cs"),
+        *_shifted("festival", "czech_krb", _THREE, "cs"),
+        *_shifted("festival", "msu_ru_nsh_clunits", _THREE, "ru"),
+        *_shifted("festival", "suo_fi_lj_diphone", _THREE, "fi"),
+        *_shifted("festival", "upc_ca_ona_hts", _THREE, "ca"),
+        *_shifted("festival", "hindi_NSK_diphone", _THREE, "hi"),
+        *_shifted("festival", "marathi_NSK_diphone", _THREE, "mr"),
+        *_shifted("festival", "telugu_NSK_diphone", _THREE, "te"),
+    ],
+    "dev": [],
+    "test": [
+        Speaker("festival", "czech_machac", lang="cs"),
+        Speaker("festival", "hy_fi_mv_diphone", lang="fi"),
+    ],
+}
+
+
+def speaker_table(voices: str = "english") -> dict[str, list[Speaker]]:
+    """Every split's speakers of voice set `voices` ('english' or 'all')."""
+    if voices not in VOICE_SETS:
+        raise CorpusError(f"unknown voice set '{voices}' (known: {', '.join(VOICE_SETS)})")
+    if voices == "english":
+        return SPEAKERS
+    return {split: SPEAKERS[split] + OTHER_LANGUAGE_SPEAKERS[split] for split in SPEAKERS}
+
+
+def speakers(split: str, engines: tuple[str, ...] = ENGINES, voices: str = "english") -> list[Speaker]:
+    """The speakers of `split` ('train', 'dev', 'test') in voice set `voices` whose engine is in `engines`."""
+    table = speaker_table(voices)
+    if split not in table:
+        raise CorpusError(f"unknown split '{split}' (known: {', '.join(table)})")
     bad = [e for e in engines if e not in ENGINES]
     if bad:
         raise CorpusError(f"unknown TTS engine '{bad[0]}' (known: {', '.join(ENGINES)})")
-    chosen = [s for s in SPEAKERS[split] if s.engine in engines]
+    chosen = [s for s in table[split] if s.engine in engines]
     if not chosen:
         raise CorpusError(f"split '{split}' has no speaker with the engines {', '.join(engines)}")
     return chosen
+
+
+def check_unseen(table: dict[str, list[Speaker]]) -> None:
+    """Raise CorpusError if a test speaker's base voice (person, espeak accent or variant) is also in train."""
+    train = {b for s in table["train"] for b in s.base()}
+    for s in table["test"]:
+        shared = s.base() & train
+        if shared:
+            raise CorpusError(f"test speaker '{s.id}' shares {', '.join(sorted(shared))} with train")
 
 
 @functools.cache
@@ -153,3 +258,10 @@ def check_available(speaker_list: list[Speaker]) -> None:
             pkg = _FESTIVAL_PACKAGES.get(s.voice)
             hint = f"install the Debian package '{pkg}'" if pkg else "install its festvox package"
             raise CorpusError(f"festival voice '{s.voice}' not found in {FESTIVAL_VOICE_DIRS[0]}: {hint}")
+        if s.engine == "festival" and s.voice in _FESTIVAL_FRONTENDS:
+            folder, pkg = _FESTIVAL_FRONTENDS[s.voice]
+            if not (FESTIVAL_LIB / folder).is_dir():
+                raise CorpusError(
+                    f"festival voice '{s.voice}' needs its language front end {FESTIVAL_LIB / folder}: "
+                    f"install the Debian package '{pkg}'"
+                )

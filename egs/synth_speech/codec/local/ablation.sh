@@ -5,8 +5,10 @@
 #
 #   bash local/ablation.sh conf/abl_dac.yaml conf/abl_vocos.yaml ...     # from the recipe folder
 #
-# Stages: 1 train every config (run.sh stage 2, skipped when its model exists), 2 one leaderboard over
-# data/test (PESQ-WB, STOI, ViSQOL speech, token stability), 3 the table. Logs: exp/<tag>/log, exp/ablation/log.
+# Stages: 1 train every config (run.sh stage 2, skipped when its model exists; a config that trains on the
+# natural corpus, abl_vocos_fsq_natural.yaml, gets that corpus made first when its list is missing), 2 one
+# leaderboard over data/test (PESQ-WB, STOI, ViSQOL speech, token stability), 3 the table.
+# Logs: exp/<tag>/log, exp/ablation/log.
 cd "$(dirname "$0")/.." || exit 1
 
 stage=1
@@ -26,6 +28,11 @@ log() { echo "$(date '+%F %T') $*"; }
 mkdir -p exp/ablation/log
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   for conf in "$@"; do
+    train=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["train"])' "$conf")
+    if [ ! -f "$train" ] && [[ $train == */synth_full_natural/* ]]; then
+      log "stage 1: making the natural corpus $train needs"
+      bash run.sh --size full --corpus natural --nj "$nj" --stop-stage 0
+    fi
     log "stage 1: training $conf"
     bash run.sh --conf "$conf" --size full --nj "$nj" --stop-stage 2
   done
