@@ -90,6 +90,8 @@ def resolve_model(
     p = Path(model).expanduser()
     if p.is_dir():
         return p
+    if p.exists():
+        raise ModelDirError(f"not a model directory (a file): {p}")
     name = str(model)
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", name):
         cache = Path(cache_dir).expanduser() if cache_dir is not None else DEFAULT_CACHE.expanduser()
@@ -408,6 +410,8 @@ class CodecModel(CompressMixin):
     def _check_span(self, frames: Sequence[int]) -> int:
         """Samples covered by per-level frame counts, which must agree and fill whole codec frames."""
         self._check_levels(frames)
+        if not all(frames):
+            raise TokenError(f"codes have no frames at some level ({list(frames)} frames): nothing to decode")
         spans = [f * h for f, h in zip(frames, self.hop_lengths)]
         if len(set(spans)) != 1:
             per = ", ".join(f"level {i}: {f}" for i, f in enumerate(frames))
@@ -464,6 +468,8 @@ class CodecModel(CompressMixin):
             )
         if sr is None or isinstance(sr, (int, np.integer)):
             rates = [sr] * len(items)
+        elif isinstance(sr, (str, bytes)) or not isinstance(sr, Iterable):
+            raise AudioError(f"sr must be a sample rate in Hz (an int) or one per input, got {sr!r}")
         else:
             rates = list(sr)
             if len(rates) != len(items):

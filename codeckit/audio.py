@@ -64,12 +64,15 @@ def as_audio(
         raise AudioError(f"{name}: expected a numpy array or torch tensor, got {type(array).__name__}")
     if array.ndim not in (1, 2):
         raise AudioError(f"{name}: expected shape (samples,) or (channels, samples), got {tuple(array.shape)}")
+    if array.shape[-1] == 0:
+        raise AudioError(f"{name}: zero-length audio")
     if array.ndim == 2 and array.shape[0] > array.shape[1] and array.shape[1] <= 8:
         raise AudioError(f"{name}: shape {tuple(array.shape)} looks like (samples, channels); pass (channels, samples)")
     if array.dtype in _INT_SCALE:
         data = array.astype(np.float32) / _INT_SCALE[array.dtype]
     elif np.issubdtype(array.dtype, np.floating):
-        data = array.astype(np.float32, copy=False)
+        with np.errstate(over="ignore"):  # beyond float32's range: Inf, refused by _finish with the NaN check
+            data = array.astype(np.float32, copy=False)
     else:
         raise AudioError(f"{name}: unsupported dtype {array.dtype}; use float32/float64 or int16/int32")
     if not isinstance(sr, (int, np.integer)) or sr <= 0:

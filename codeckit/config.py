@@ -7,6 +7,7 @@ against a dataclass schema, and every error names the key and the file.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -29,8 +30,8 @@ def read_yaml(path: str | os.PathLike) -> Any:
         raise ConfigError(f"config file not found: {p}")
     try:
         return yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: invalid YAML ({e})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{p}: invalid YAML ({' '.join(str(e).split())})") from None
 
 
 def load_config(path: str | os.PathLike, cls: type[T]) -> T:
@@ -114,6 +115,8 @@ def _convert(tp: Any, value: Any, source: str, key: str) -> Any:
         return {k: _convert(vt, v, source, f"{key}.{k}") for k, v in value.items()}
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):  # YAML's .nan / .inf: never a usable setting
+                raise ConfigError(f"{source}: key '{key}' must be a finite number, got {value!r}")
             return float(value)
         raise _type_error(source, key, tp, value)
     if tp is int or tp is str or tp is bool:

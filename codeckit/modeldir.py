@@ -51,15 +51,20 @@ def read_model_dir(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, t
             raise ModelDirError(f"model directory {p} has no {f.name}{hint}")
     try:
         config = yaml.safe_load(cfg_path.read_text())
-    except yaml.YAMLError as e:
-        raise ModelDirError(f"{cfg_path}: invalid YAML ({e})") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ModelDirError(f"{cfg_path}: invalid YAML ({_one_line(e)})") from None
     if not isinstance(config, dict):
         raise ModelDirError(f"{cfg_path}: expected a mapping at top level")
     try:
         tensors = load_file(str(w_path))
     except (SafetensorError, OSError, ValueError) as e:
-        raise ModelDirError(f"{w_path}: cannot read safetensors file ({e})") from None
+        raise ModelDirError(f"{w_path}: cannot read safetensors file ({_one_line(e)})") from None
     return config, tensors
+
+
+def _one_line(e: BaseException) -> str:
+    """An exception's message on one line (YAML errors point at the line and column over several)."""
+    return " ".join(str(e).split())
 
 
 def load_state_checked(module: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:

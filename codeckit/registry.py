@@ -9,9 +9,13 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import types
+import typing
+from collections import abc
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from codeckit.config import _convert
 from codeckit.errors import ConfigError
 
 
@@ -64,8 +68,14 @@ class Registry:
         name = kwargs.pop("name")
         ctor = self.get(name)
         kwargs.update(extra)
-        check_kwargs(ctor, kwargs, f"{source}: {self.kind} '{name}'")
-        return ctor(**kwargs)
+        where = f"{source}: {self.kind} '{name}'"
+        check_kwargs(ctor, kwargs, where)
+        try:
+            return ctor(**kwargs)
+        except (TypeError, ValueError, RuntimeError) as e:  # a value the part refuses (ConfigError passes as is)
+            if isinstance(e, ConfigError):
+                raise
+            raise ConfigError(f"{where}: cannot be built from these keys ({type(e).__name__}: {e})") from None
 
 
 def check_kwargs(ctor: Callable[..., Any], kwargs: Mapping[str, Any], where: str) -> None:
@@ -81,6 +91,28 @@ def check_kwargs(ctor: Callable[..., Any], kwargs: Mapping[str, Any], where: str
     for n, p in params.items():
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.default is p.empty and n not in kwargs:
             raise ConfigError(f"{where}: missing required key '{n}'")
+    hints = _type_hints(ctor)
+    for key, value in kwargs.items():
+        if key in hints:
+            _convert(_as_checkable(hints[key]), value, where, key)  # raises ConfigError naming the key
+
+
+def _type_hints(ctor: Callable[..., Any]) -> dict[str, Any]:
+    """The annotated parameter types of `ctor` (a class's `__init__`); {} where they cannot be resolved."""
+    try:
+        return typing.get_type_hints(ctor.__init__ if inspect.isclass(ctor) else ctor)
+    except Exception:  # noqa: BLE001 - an annotation that does not resolve is simply not checked
+        return {}
+
+
+def _as_checkable(tp: Any) -> Any:
+    """`Sequence[X]` as `list[X]` (which also accepts tuples) so that `codeckit.config` checks its items."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (abc.Sequence, abc.MutableSequence):
+        return list[_as_checkable(args[0])] if args else list
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_as_checkable(a) for a in args)]
+    return tp
 
 
 ENCODERS = Registry("encoder", "codeckit.nn")

@@ -38,6 +38,18 @@ def _safe_id(text: str) -> str:
     return _UNSAFE.sub("_", text)
 
 
+def _check_readable(path: Path) -> None:
+    """An AudioError naming `path` unless soundfile reads its header and it holds samples."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError, OSError) as e:
+        raise AudioError(f"cannot read audio file {path}: unreadable or unsupported format ({e})") from None
+    if info.frames == 0:
+        raise AudioError(f"{path}: zero-length audio")
+
+
 def list_items(source: str | Path) -> list[Item]:
     """Items of a directory (searched recursively for audio files) or a wav.scp (`ID PATH` per line)."""
     source = Path(source)
@@ -66,5 +78,6 @@ def list_items(source: str | Path) -> list[Item]:
             raise AudioError(f"{source}: two files map to the id '{i}': {ids[i]} and {p}")
         if not p.is_file():
             raise AudioError(f"{source}: audio file not found: {p}")
+        _check_readable(p)
         ids[i] = p
     return [Item(i, str(p), _sha1(p)) for i, p in pairs]

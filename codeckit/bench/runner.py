@@ -15,6 +15,7 @@ import multiprocessing
 import traceback
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ import numpy as np
 from codeckit.bench.cache import Record, ResultCache
 from codeckit.bench.data import Item
 from codeckit.bench.specs import CodecEntry
+from codeckit.errors import CodeckitError
 
 if TYPE_CHECKING:
     import torch
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 RUN_KEYS = ("run.bits", "run.seconds", "run.nominal_bps", "run.encode_s", "run.decode_s")
 STABILITY_KEYS = ("stab.shift", "stab.context", "stab.noise")
 DELAY_KEY = "align.delay_ms"  # the delay the metrics of a pair were computed with
+
+
+class BenchError(CodeckitError, RuntimeError):
+    """A leaderboard run that cannot go on (a worker process died)."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +260,16 @@ def execute(
                     task = futures[fut]
                     try:
                         records = fut.result()
+                    except BrokenProcessPool:
+                        # a worker died (a signal, out of memory, a crash in native code): every pending pair
+                        # would fail the same way; what finished is cached, the command fails naming the pair
+                        for f in futures:
+                            f.cancel()
+                        raise BenchError(
+                            f"a worker process died abruptly while running {task.entry.name} on {task.item.id} "
+                            f"(killed by a signal or out of memory?); {stats.pairs - bar.n} pair(s) not done, "
+                            "finished ones are cached: run the command again to continue"
+                        ) from None
                     except Exception as e:
                         records = crashed(task, f"worker error: {type(e).__name__}: {e}")
                     finish(task, records)

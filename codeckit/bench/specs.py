@@ -45,8 +45,18 @@ def _hash_model_dir(path: Path) -> str:
     return h.hexdigest()
 
 
+def _check_loads(text: str, path: Path) -> None:
+    """A SpecError unless the model directory loads: a broken model fails here, once, not in every worker."""
+    from codeckit.codecs import load_codec
+
+    try:
+        load_codec(path)
+    except CodeckitError as e:
+        raise SpecError(f"codec spec '{text}': {e}") from None
+
+
 def parse_spec(text: str) -> CodecEntry:
-    """`[NAME=]SPEC` -> CodecEntry; checks the tool or model directory exists (not that the model loads)."""
+    """`[NAME=]SPEC` -> CodecEntry; checks the tool exists or the model directory loads."""
     from codeckit.baselines.codec2 import MODES
     from codeckit.baselines.codec2 import PACKAGE as C2_PACKAGE
     from codeckit.baselines.opus import MAX_BITRATE, MIN_BITRATE
@@ -94,6 +104,7 @@ def parse_spec(text: str) -> CodecEntry:
             )
         default = path.resolve().parent.name if path.resolve().name == "model" else path.resolve().name
         entry = CodecEntry(name or default, "model", str(path), f"model:{_hash_model_dir(path)}")
+        _check_loads(text, path)
     if not _NAME.match(entry.name):
         raise SpecError(f"codec spec '{text}': name '{entry.name}' must be letters, digits and _.+- ; use NAME=SPEC")
     return entry

@@ -18,7 +18,7 @@ from torch import nn
 from codeckit.metrics.bitrate import nominal_bitrate
 from codeckit.nn.streaming import Streamable
 from codeckit.quantizers.base import Quantizer
-from codeckit.registry import CODECS, DECODERS, ENCODERS, QUANTIZERS
+from codeckit.registry import CODECS, DECODERS, ENCODERS, QUANTIZERS, check_kwargs
 
 
 @dataclass
@@ -32,6 +32,12 @@ class CodecConfig:
     name: str = "codec"
     channels: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # passed to the codec class
+
+    def __post_init__(self):
+        if self.sample_rate < 1:
+            raise ValueError(f"model.sample_rate must be a positive number of Hz, got {self.sample_rate}")
+        if self.channels < 1:
+            raise ValueError(f"model.channels must be >= 1, got {self.channels}")
 
 
 class CodecOutput(NamedTuple):
@@ -241,6 +247,9 @@ def build_codec(config: CodecConfig | dict[str, Any], source: str = "config") ->
     quantizer = QUANTIZERS.build(config.quantizer, source=f"{source}: model.quantizer")
     decoder = DECODERS.build(config.decoder, source=f"{source}: model.decoder")
     cls = CODECS.get(config.name)
+    check_kwargs(cls, {"sample_rate": config.sample_rate, "encoder": encoder, "quantizer": quantizer,
+                       "decoder": decoder, "channels": config.channels, **config.extra},
+                 f"{source}: model (codec '{config.name}')")  # fmt: skip
     codec = cls(config.sample_rate, encoder, quantizer, decoder, channels=config.channels, **config.extra)
     codec.config = config  # saved beside the weights by save_codec
     return codec

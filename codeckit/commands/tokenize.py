@@ -73,12 +73,19 @@ def run_jobs(
 ) -> int:
     """Run `work(src, dst)` for each job, in `args.jobs` processes, with a progress bar; failures are listed."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
     from tqdm import tqdm
 
     if args.jobs < 1:
         raise CodeckitError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.threads is not None and args.threads < 1:
+        raise CodeckitError(f"--threads must be >= 1, got {args.threads}")
+    if not 0 < args.chunk_seconds < float("inf") or not 0 <= args.context_seconds < float("inf"):
+        raise CodeckitError(
+            f"--chunk-seconds must be > 0 and --context-seconds >= 0, got {args.chunk_seconds}, {args.context_seconds}"
+        )
     n_jobs = min(args.jobs, len(jobs))
     threads = args.threads or max(1, (os.cpu_count() or 1) // n_jobs)
     model = args.model
@@ -88,23 +95,34 @@ def run_jobs(
         model = str(resolve_model(model, args.cache_dir))
     init = (model, args.device, threads, args.cache_dir, args.chunk_seconds, args.context_seconds)
     failures: list[str] = []
-    bar = tqdm(total=len(jobs), desc=what, unit="file")
     if n_jobs == 1:
-        _init_worker(*init)
-        for src, dst in jobs:
-            _do(work, src, dst, failures, bar)
+        _init_worker(*init)  # before the progress bar: an error is then the only line
+        with tqdm(total=len(jobs), desc=what, unit="file") as bar:
+            for src, dst in jobs:
+                _do(work, src, dst, failures, bar)
     else:
+        bar = tqdm(total=len(jobs), desc=what, unit="file")
         with ProcessPoolExecutor(
-            n_jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=init
+            n_jobs, mp_context=get_context("spawn"), initializer=_init_worker_safely, initargs=init
         ) as ex:
             futures = {ex.submit(_call, work, src, dst): src for src, dst in jobs}
-            for fut in as_completed(futures):
-                err = fut.result()
-                if err:
-                    failures.append(f"{futures[fut]}: {err}")
-                    bar.write(f"codeckit: {futures[fut]}: {err}")
-                bar.update()
-    bar.close()
+            try:
+                for fut in as_completed(futures):
+                    err = fut.result()
+                    if err:
+                        failures.append(f"{futures[fut]}: {err}")
+                        bar.write(f"codeckit: {futures[fut]}: {err}")
+                    bar.update()
+            except BrokenProcessPool:  # a worker was killed (out of memory, a signal) or crashed
+                for fut in futures:
+                    fut.cancel()
+                done = sum(f.done() and not f.cancelled() and f.exception() is None for f in futures)
+                raise CodeckitError(
+                    f"a worker process died abruptly (killed by a signal or out of memory?) after {done} of "
+                    f"{len(jobs)} inputs; outputs already written are complete, the rest were not written"
+                ) from None
+            finally:
+                bar.close()
     if failures:
         raise CodeckitError(f"{len(failures)} of {len(jobs)} inputs failed; first: {failures[0]}")
     return 0
@@ -138,13 +156,30 @@ def _init_worker(model, device, threads, cache_dir, chunk_seconds, context_secon
     )
 
 
+def _init_worker_safely(*init) -> None:
+    """`_init_worker` in a pool process: an error is kept and reported by every job, not raised (an
+    initializer that raises breaks the pool and loses the message)."""
+    try:
+        _init_worker(*init)
+    except Exception as e:  # noqa: BLE001 - reported by each job as its failure
+        _STATE["init_error"] = _message(e)
+
+
 def _call(work: Callable[[Path, Path], object], src: Path, dst: Path) -> str | None:
     """Run one job; the error message, or None on success (errors cross the process boundary as text)."""
+    if "init_error" in _STATE:
+        return f"cannot load the model: {_STATE['init_error']}"
     try:
         work(src, dst)
-    except (CodeckitError, ValueError, OSError, RuntimeError) as e:
-        return str(e)
+    except Exception as e:  # noqa: BLE001 - every failure is one line naming the input, never a traceback
+        return _message(e)
     return None
+
+
+def _message(e: BaseException) -> str:
+    """An error as one line: codeckit's own errors as they are, others with their type."""
+    text = str(e) if isinstance(e, (CodeckitError, OSError)) else f"{type(e).__name__}: {e}"
+    return " ".join(text.split("\n")).strip() or type(e).__name__
 
 
 def _do(work, src, dst, failures, bar) -> None:

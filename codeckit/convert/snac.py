@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -115,8 +116,16 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
             state: Any = load_file(str(path))
         else:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way
-        raise ModelDirError(f"{path}: cannot read weights ({type(e).__name__}: {e})") from None
+    except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way, on one line
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        if isinstance(e, pickle.UnpicklingError) and "Weights only load failed" in str(e):
+            # weights_only refused a global: unpickling the file would have run code
+            why = next((ln for ln in lines if "Unsupported" in ln or "GLOBAL" in ln), lines[0])
+            raise ModelDirError(
+                f"{path}: cannot read weights: refused to unpickle, it holds more than tensors and plain "
+                f"containers ({why})"
+            ) from None
+        raise ModelDirError(f"{path}: cannot read weights ({type(e).__name__}: {lines[0] if lines else ''})") from None
     for key in ("state_dict", "model"):  # checkpoints that wrap the state dict
         if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
             state = state[key]
@@ -173,7 +182,7 @@ def convert_snac(src: str | os.PathLike, dst: str | os.PathLike, origin: str | N
     config_path, weights_path = find_snac_files(src)
     try:
         snac_config = json.loads(config_path.read_text())
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelDirError(f"{config_path}: invalid JSON ({e})") from None
     if not isinstance(snac_config, dict):
         raise ModelDirError(f"{config_path}: expected a JSON object")

@@ -177,18 +177,22 @@ def _export(
 
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings on shape checks that hold for every valid input
-        with torch.no_grad():
-            torch.onnx.export(
-                module,
-                args,
-                str(tmp),
-                dynamo=False,
-                input_names=inputs,
-                output_names=outputs,
-                dynamic_axes=dynamic,
-                opset_version=opset,
-                do_constant_folding=True,
-            )
+        try:
+            with torch.no_grad():
+                torch.onnx.export(
+                    module,
+                    args,
+                    str(tmp),
+                    dynamo=False,
+                    input_names=inputs,
+                    output_names=outputs,
+                    dynamic_axes=dynamic,
+                    opset_version=opset,
+                    do_constant_folding=True,
+                )
+        except Exception as e:  # noqa: BLE001 - torch.onnx's own errors (an unsupported opset, an op it cannot export)
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ExportError(f"{path.name}: torch.onnx.export failed at opset {opset}: {first}") from None
         model = onnx.load(str(tmp))
         names = [i.name for i in model.graph.input]
         if names != inputs:
@@ -220,6 +224,8 @@ def export_codec(
     if chunk_frames < 1 or chunk_frames % group:
         raise ExportError(f"chunk_frames must be a positive multiple of {group} latent frames, got {chunk_frames}")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"output directory {out} is a file")
     out.mkdir(parents=True, exist_ok=True)
     model = prepare_for_export(codec)
     pm, c = model.pad_multiple, model.channels

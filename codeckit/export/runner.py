@@ -32,6 +32,8 @@ from codeckit.export import metadata as md
 from codeckit.export.errors import ExportError
 
 _NP = {"float32": np.float32, "bool": np.bool_, "int64": np.int64}
+_ORT_TYPES = {"tensor(float)": np.dtype(np.float32), "tensor(bool)": np.dtype(np.bool_),
+              "tensor(int64)": np.dtype(np.int64)}  # fmt: skip
 
 
 def session_options(threads: int = 1) -> ort.SessionOptions:
@@ -53,16 +55,41 @@ class Graph:
         try:
             self.session = ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
         except Exception as e:  # onnxruntime raises its own exception types
-            raise ExportError(f"{path}: onnxruntime cannot load it ({e})") from None
+            raise ExportError(f"{path}: onnxruntime cannot load it ({' '.join(str(e).split())})") from None
         text = self.session.get_modelmeta().custom_metadata_map.get(md.KEY)
         if text is None:
             raise ExportError(f"{path}: no '{md.KEY}' metadata; export it with 'codeckit export'")
         self.meta = md.loads(text, str(path))
         self.path = path
+        self.inputs = {i.name: i for i in self.session.get_inputs()}
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self.check_feeds(feeds)
         outputs = self.meta["outputs"]
-        return dict(zip(outputs, self.session.run(outputs, feeds)))
+        try:
+            return dict(zip(outputs, self.session.run(outputs, feeds)))
+        except Exception as e:  # onnxruntime's own exception types; the first line says what failed
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ExportError(f"{self.path.name}: onnxruntime failed: {first}") from None
+
+    def check_feeds(self, feeds: dict[str, np.ndarray]) -> None:
+        """Every graph input fed once, with its dtype, its rank and its fixed sizes; one ExportError naming the
+        input otherwise (onnxruntime's own messages do not say which state of a step graph is wrong)."""
+        missing = sorted(set(self.inputs) - set(feeds))
+        unknown = sorted(set(feeds) - set(self.inputs))
+        if missing or unknown:
+            raise ExportError(f"{self.path.name}: inputs missing {missing}, unexpected {unknown}")
+        for name, arg in self.inputs.items():
+            x = feeds[name]
+            want = _ORT_TYPES.get(arg.type)
+            if not isinstance(x, np.ndarray) or (want is not None and x.dtype != want):
+                got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+                raise ExportError(f"{self.path.name}: input '{name}' must be a {want} array, got {got}")
+            shape = list(arg.shape)
+            fixed = [d if isinstance(d, int) else None for d in shape]
+            if x.ndim != len(shape) or any(f is not None and f != n for f, n in zip(fixed, x.shape)):
+                want_shape = tuple(d if isinstance(d, int) else str(d) for d in shape)
+                raise ExportError(f"{self.path.name}: input '{name}' must have shape {want_shape}, got {x.shape}")
 
 
 class OnnxCodec:
@@ -197,7 +224,10 @@ class OnnxCodec:
         if x.ndim != 3 or x.shape[1] != self.channels or (batch is not None and x.shape[0] != batch):
             b = "batch" if batch is None else batch
             raise ExportError(f"audio must be ({b}, {self.channels}, samples), got {tuple(np.shape(audio))}")
-        return np.ascontiguousarray(x, dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise ExportError("audio contains NaN or Inf samples")
+        return x
 
     def check_codes(
         self, codes: Sequence[np.ndarray], batch: int | None = None, whole: bool = True
@@ -326,7 +356,18 @@ class _StepStream:
             return 0
         return have // self.chunk * self.chunk
 
+    def check_states(self) -> None:
+        """Each state as the metadata declares it, `(batch, *shape[1:])` of its dtype (states set by hand
+        included); an ExportError names the first one that is not."""
+        for s in self.specs:
+            x = self.states.get(s["input"])
+            want = (self.batch, *s["shape"][1:])
+            if not isinstance(x, np.ndarray) or x.shape != want or x.dtype != _NP[s["dtype"]]:
+                got = f"{x.dtype} {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+                raise ExportError(f"streaming state '{s['name']}' must be {s['dtype']} {want}, got {got}")
+
     def _step(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self.check_states()
         out = self.graph.run({**feeds, **self.states})
         self.states = {s["input"]: out[s["output"]] for s in self.specs}
         self.started = True

@@ -75,6 +75,11 @@ class TokenHeader:
         n, lv = self.n_quantizers, self.levels
         if not (len(self.hop_lengths) == len(self.frame_rates) == len(self.codebook_sizes) == lv):
             raise TokenError(f"{where}: header lists per-level values for other than {lv} levels")
+        if any(h < 1 for h in self.hop_lengths) or any(s < 1 for s in self.codebook_sizes):
+            raise TokenError(
+                f"{where}: header hop lengths {self.hop_lengths} and codebook sizes {self.codebook_sizes} "
+                "must be positive"
+            )
         if not 1 <= n <= lv:
             raise TokenError(f"{where}: n_quantizers {n} is not in 1..{lv}")
         if self.length < 1 or self.sample_rate < 1:
@@ -139,6 +144,10 @@ def load_tokens(path: str | os.PathLike) -> TokenFile:
     names = [f"codes.{i}" for i in range(len(tensors))]
     if sorted(tensors) != sorted(names):
         raise TokenError(f"{p}: expected tensors {names}, found {sorted(tensors)}")
+    for n in names:
+        dtype = tensors[n].dtype
+        if dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
+            raise TokenError(f"{p}: tensor '{n}' has dtype {str(dtype).replace('torch.', '')}; codes must be integers")
     codes = [tensors[n].long() for n in names]
     header.check(codes, where=str(p))
     return TokenFile(codes, header)

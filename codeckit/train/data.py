@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import soundfile as sf
@@ -23,6 +24,7 @@ from codeckit.audio import as_audio
 from codeckit.errors import AudioError, CodeckitError, ConfigError
 
 _MAX_REPLACEMENTS = 20
+CodecKitErrorT = TypeVar("CodecKitErrorT", bound=CodeckitError)
 
 
 class DataError(CodeckitError, ValueError):
@@ -142,6 +144,36 @@ class EpochSampler(Sampler):
             yield (self.epoch, i)
 
 
+class _Loader(DataLoader):
+    """A DataLoader whose worker processes' codeckit errors reach the training process as they were raised:
+    one line, not torch's "Caught DataError in DataLoader worker process 0. Original Traceback ..." text."""
+
+    def __iter__(self):
+        it = super().__iter__()
+        while True:
+            try:
+                batch = next(it)
+            except StopIteration:
+                return
+            except CodeckitError as e:
+                raise _unwrapped(e) from None
+            yield batch
+
+
+def _unwrapped(e: CodecKitErrorT) -> CodecKitErrorT:
+    """`e` with the worker's own message when torch re-raised it with the worker's traceback as text."""
+    text = str(e)
+    if "Original Traceback" not in text:
+        return e
+    marker = f"{type(e).__module__}.{type(e).__qualname__}: "
+    at = text.rfind(marker)
+    message = text[at + len(marker) :].strip() if at >= 0 else text.strip().splitlines()[-1]
+    try:
+        return type(e)(message)
+    except Exception:  # noqa: BLE001 - an error class that takes other arguments keeps torch's text
+        return e
+
+
 def make_loader(
     scp: str,
     sample_rate: int,
@@ -161,7 +193,7 @@ def make_loader(
         raise DataError(
             f"{scp}: {len(entries)} files give no full batch of {batch_size} per process over {world_size} process(es)"
         )
-    loader = DataLoader(
+    loader = _Loader(
         dataset,
         batch_size=batch_size,
         sampler=sampler,
