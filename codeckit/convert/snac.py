@@ -121,6 +121,7 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
         if isinstance(e, pickle.UnpicklingError) and "Weights only load failed" in str(e):
             # weights_only refused a global: unpickling the file would have run code
             why = next((ln for ln in lines if "Unsupported" in ln or "GLOBAL" in ln), lines[0])
+            why = why.split(". Please")[0]  # not torch's advice to allow-list the global: that would run it
             raise ModelDirError(
                 f"{path}: cannot read weights: refused to unpickle, it holds more than tensors and plain "
                 f"containers ({why})"

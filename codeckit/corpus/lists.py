@@ -86,6 +86,27 @@ def subset_data_dir(src: str | os.PathLike, dst: str | os.PathLike, n: int) -> P
     utt2spk = read_scp(s / "utt2spk")
     dur = read_scp(s / "utt2dur") if (s / "utt2dur").is_file() else {}
     return write_data_dir(
-        d,
-        [Utterance(u, utt2spk[u], wav[u], text.get(u, ""), float(dur[u]) if u in dur else None) for u in keep],
+        d, [Utterance(u, _speaker(s, utt2spk, u), wav[u], text.get(u, ""), _duration(s, dur, u)) for u in keep]
     )
+
+
+def _speaker(src: Path, utt2spk: dict[str, str], utt: str) -> str:
+    """The speaker of `utt`, or a CorpusError naming the file and the utterance."""
+    if utt not in utt2spk:
+        raise CorpusError(f"{src / 'utt2spk'}: no speaker for utterance '{utt}' of wav.scp")
+    return utt2spk[utt]
+
+
+def _duration(src: Path, dur: dict[str, str], utt: str) -> float | None:
+    """The duration of `utt` in seconds (None if utt2dur does not list it); a CorpusError if it is not a number."""
+    if utt not in dur:
+        return None
+    try:
+        value = float(dur[utt])
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 and value != float("inf")):
+        raise CorpusError(
+            f"{src / 'utt2dur'}: duration of '{utt}' is {dur[utt]!r}, not a non-negative number of seconds"
+        )
+    return value

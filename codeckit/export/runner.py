@@ -224,7 +224,8 @@ class OnnxCodec:
         if x.ndim != 3 or x.shape[1] != self.channels or (batch is not None and x.shape[0] != batch):
             b = "batch" if batch is None else batch
             raise ExportError(f"audio must be ({b}, {self.channels}, samples), got {tuple(np.shape(audio))}")
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32's range: Inf, refused just below
+            x = np.ascontiguousarray(x, dtype=np.float32)
         if not np.isfinite(x).all():
             raise ExportError("audio contains NaN or Inf samples")
         return x

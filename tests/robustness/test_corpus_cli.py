@@ -18,56 +18,45 @@ def _data_dir(root, wav="u1 a.wav\nu2 b.wav\n", utt2spk="u1 s1\nu2 s1\n", utt2du
 
 
 CASES = {
-    # id: (argv builder, words, xfail reason or None)
-    "subset_missing_src": (lambda t: ["subset", t / "nope", t / "dst", "--n", "1"], ["list file not found"], None),
-    "subset_n_zero": (lambda t: ["subset", _data_dir(t), t / "dst", "--n", "0"], ["at least one"], None),
-    "subset_bad_line": (lambda t: ["subset", _data_dir(t, wav="u1\n"), t / "dst", "--n", "1"], ["expected"], None),
+    # id: (argv builder, words the error must contain)
+    "subset_missing_src": (lambda t: ["subset", t / "nope", t / "dst", "--n", "1"], ["list file not found"]),
+    "subset_n_zero": (lambda t: ["subset", _data_dir(t), t / "dst", "--n", "0"], ["at least one"]),
+    "subset_bad_line": (lambda t: ["subset", _data_dir(t, wav="u1\n"), t / "dst", "--n", "1"], ["expected"]),
     "subset_duplicate_id": (
         lambda t: ["subset", _data_dir(t, wav="u1 a.wav\nu1 b.wav\n"), t / "dst", "--n", "1"],
         ["duplicate id"],
-        None,
     ),
     "subset_utt_without_speaker": (
         lambda t: ["subset", _data_dir(t, utt2spk="u1 s1\n"), t / "dst", "--n", "2"],
-        ["u2"],
-        "codeckit/corpus/lists.py subset_data_dir: KeyError for an utterance missing from utt2spk "
-        "(codeckit/corpus/ belongs to another change in progress)",
+        ["utt2spk", "u2"],
     ),
     "subset_duration_not_a_number": (
         lambda t: ["subset", _data_dir(t, utt2dur="u1 abc\nu2 1.0\n"), t / "dst", "--n", "2"],
-        ["utt2dur"],
-        "codeckit/corpus/lists.py subset_data_dir: ValueError from float() on a non-numeric utt2dur value "
-        "(codeckit/corpus/ belongs to another change in progress)",
+        ["utt2dur", "u1"],
     ),
     "prepare_ljspeech_missing_src": (
         lambda t: ["prepare", "ljspeech", "--src", t / "nope", "--out", t / "o"],
         ["not found"],
-        None,
     ),
     "prepare_libritts_missing_src": (
         lambda t: ["prepare", "libritts", "--src", t / "nope", "--out", t / "o"],
         ["not found"],
-        None,
     ),
     "prepare_vctk_missing_src": (
         lambda t: ["prepare", "vctk", "--src", t / "nope", "--out", t / "o"],
         ["not found"],
-        None,
     ),
     "synth_no_train_sentences": (
         lambda t: ["synth", "--out", t / "c", "--train", "0", "--no-progress"],
         ["at least one sentence"],
-        None,
     ),
-    "unknown_action": (lambda t: ["frobnicate"], [], None),
+    "unknown_action": (lambda t: ["frobnicate"], []),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_corpus_cli(capsys, tmp_path, case, request):
-    argv, words, xfail = CASES[case]
-    if xfail:
-        request.applymarker(pytest.mark.xfail(reason=xfail, strict=True))
+def test_corpus_cli(capsys, tmp_path, case):
+    argv, words = CASES[case]
     o = cli(capsys, "corpus", *argv(tmp_path))
     if case == "unknown_action":  # argparse: usage and exit 2
         assert o.rc == 2 and "invalid choice" in o.err and "Traceback" not in o.err

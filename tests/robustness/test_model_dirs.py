@@ -310,6 +310,7 @@ CONVERT_CASES = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch, on the raw pickle it then refuses
 @pytest.mark.parametrize("case", list(CONVERT_CASES))
 def test_convert(capsys, tmp_path, case):
     marker = tmp_path / "MARKER"
