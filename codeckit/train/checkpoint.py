@@ -8,10 +8,12 @@ numpy and torch are stored as tensors.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,27 +65,26 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint file back into the nested state `save_checkpoint` was given."""
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            tree = json.loads((f.metadata() or {})[_TREE])
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-        return _unflatten(tree, tensors)
-    except (OSError, SafetensorError, KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
-        raise UnreadableCheckpointError(
-            f"cannot read checkpoint {path}: not a codeckit checkpoint or damaged ({e!r})"
-        ) from None
+    return _read(path, lambda tree, f: _unflatten(tree, {k: f.get_tensor(k) for k in f.keys()}))
 
 
 def check_checkpoint(path: str | Path) -> None:
     """Raise UnreadableCheckpointError unless `path` opens and its tree names only tensors it holds (the
     header and the file's size are checked, the tensor data is not read)."""
+    _read(path, _check_tensor_refs)
+
+
+def _check_tensor_refs(tree: Any, f: Any) -> None:
+    missing = _tensor_refs(tree) - set(f.keys())
+    if missing:
+        raise KeyError(f"tensors {sorted(missing)[:3]} missing")
+
+
+def _read(path: str | Path, use: Callable[[Any, Any], Any]) -> Any:
+    """`use(tree, open safetensors file)`, any failure to read or parse one UnreadableCheckpointError."""
     try:
         with safe_open(str(path), framework="pt") as f:
-            tree = json.loads((f.metadata() or {})[_TREE])
-            keys = set(f.keys())
-        missing = _tensor_refs(tree) - keys
-        if missing:
-            raise KeyError(f"tensors {sorted(missing)[:3]} missing")
+            return use(json.loads((f.metadata() or {})[_TREE]), f)
     except (OSError, SafetensorError, KeyError, TypeError, ValueError, json.JSONDecodeError) as e:
         raise UnreadableCheckpointError(
             f"cannot read checkpoint {path}: not a codeckit checkpoint or damaged ({e!r})"
@@ -200,7 +201,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 def model_from_checkpoint(config, exp_dir: str | Path, step: int) -> Path:
     """Write EXP_DIR/model_step_<step> (config.yaml + model.safetensors) from that step's checkpoint, so an
     intermediate point of a run can be scored like the final model (EMA weights when the run kept them)."""
-    from codeckit.codecs import build_codec, save_codec
+    from codeckit.codecs import build_codec
 
     ckpt_dir = Path(exp_dir) / "checkpoints"
     path = checkpoint_path(ckpt_dir, step)
@@ -210,8 +211,24 @@ def model_from_checkpoint(config, exp_dir: str | Path, step: int) -> Path:
     state = load_checkpoint(path)
     codec = build_codec(config.model, source="model")
     try:
-        codec.load_state_dict(state["ema"] if state.get("ema") is not None else state["codec"])
+        codec.load_state_dict(state["codec"])
+        weights = ema_codec(codec, state.get("ema"))
     except (KeyError, RuntimeError) as e:
         raise CheckpointError(f"checkpoint {path} does not fit the config's model: {e}") from None
-    out = Path(exp_dir) / f"model_step_{step}"
-    return save_codec(codec, out, extra={"training": {"steps": step, "ema": state.get("ema") is not None}})
+    return export_codec(weights, Path(exp_dir) / f"model_step_{step}", step, ema=state.get("ema") is not None)
+
+
+def export_codec(codec: torch.nn.Module, out: Path, step: int, ema: bool) -> Path:
+    """Save a trained codec as a model directory, recording its step and whether its weights are the EMA's."""
+    from codeckit.codecs import save_codec
+
+    return save_codec(codec, out, extra={"training": {"steps": step, "ema": ema}})
+
+
+def ema_codec(codec: torch.nn.Module, ema_state: dict[str, torch.Tensor] | None) -> torch.nn.Module:
+    """`codec` with the EMA weights when a run kept them (a copy: the training weights stay), else itself."""
+    if ema_state is None:
+        return codec
+    out = copy.deepcopy(codec)
+    out.load_state_dict(ema_state)
+    return out

@@ -8,7 +8,6 @@ balancer). Non-finite losses or gradients skip the update; too many in a row sto
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -24,7 +23,7 @@ import yaml
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from codeckit.codecs import build_codec, save_codec
+from codeckit.codecs import build_codec
 from codeckit.config import to_dict
 from codeckit.discriminators import build_discriminators
 from codeckit.errors import CodeckitError
@@ -34,6 +33,8 @@ from codeckit.registry import LOSSES
 from codeckit.train import distributed as D
 from codeckit.train.checkpoint import (
     CheckpointError,
+    ema_codec,
+    export_codec,
     list_checkpoints,
     load_checkpoint,
     newest_readable_checkpoint,
@@ -480,11 +481,8 @@ class Trainer:
         """Write the codec (EMA weights when kept) to EXP_DIR/model with `save_codec`."""
         path = self.exp_dir / "model"
         if self.dist.is_main:
-            codec = self.codec
-            if self.ema is not None:
-                codec = copy.deepcopy(self.codec)
-                codec.load_state_dict(self.ema.state_dict())
-            save_codec(codec, path, extra={"training": {"steps": self.step, "ema": self.ema is not None}})
+            ema = None if self.ema is None else self.ema.state_dict()
+            export_codec(ema_codec(self.codec, ema), path, self.step, ema=ema is not None)
             log.info("step %d: model written to %s", self.step, path)
         D.barrier()
         return path
