@@ -3,8 +3,9 @@
 `fetch_hub_model` resolves the revision (default `main`) to its commit with `huggingface_hub`, downloads the
 files the repository's format needs into the hub client's own cache, and keeps the codeckit model
 directory (config.yaml + model.safetensors) at `<cache_dir>/hf/<ORG>--<NAME>/<commit>/`. A repository is
-either a codeckit model directory (used as is), a SNAC release (config.json with SNAC's keys + weights) or an
-EnCodec 24 kHz checkpoint (one `*.th` / `*.pt` / ... file); `fmt` overrides the detection. Later calls cost
+either a codeckit model directory (used as is), a SNAC release (config.json with SNAC's keys + weights) or one
+checkpoint file of EnCodec 24 kHz (`encodec*.th`), DAC (`weights*.pth` / `dac*.pth`) or Mimi (`tokenizer*.safetensors`
+/ `mimi*.safetensors`, moshi's layout); `fmt` overrides the detection. Later calls cost
 one request (the revision's commit) and no download; a full commit hash already converted costs none, and
 when the hub cannot be reached a revision converted before is used from the cache. Otherwise every hub
 failure is one `HubError` naming the repository, the revision, the endpoint and the cause.
@@ -26,7 +27,24 @@ from codeckit.errors import HubError, ModelDirError
 from codeckit.modeldir import CONFIG_NAME, WEIGHTS_NAME
 
 HF_PREFIX = "hf:"
-FORMATS = ("codeckit", "snac", "encodec")
+FORMATS = ("codeckit", "snac", "encodec", "dac", "mimi")
+# transformers layouts codeckit does not read -> the original checkpoint to convert instead
+_ORIGINAL_CHECKPOINTS = {
+    "encodec": "EnCodec 24 kHz's encodec_24khz-*.th with --from encodec",
+    "dac": "descript-audio-codec's weights_*.pth (its GitHub releases) with --from dac",
+    "mimi": "moshi's tokenizer-*.safetensors (e.g. in kyutai/moshiko-pytorch-bf16) with --from mimi",
+}
+# formats converted from one checkpoint file: (module, converter, file suffixes, words one of which its name holds)
+_ONE_FILE: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
+    "encodec": (
+        "codeckit.convert.encodec",
+        "convert_encodec",
+        (".th", ".pt", ".pth", ".bin", ".ckpt", ".safetensors"),
+        ("encodec",),
+    ),
+    "dac": ("codeckit.convert.dac", "convert_dac", (".pth", ".pt", ".safetensors"), ("dac", "weights")),
+    "mimi": ("codeckit.convert.mimi", "convert_mimi", (".safetensors",), ("mimi", "tokenizer")),
+}
 DEFAULT_REVISION = "main"
 _SPEC = re.compile(r"hf:([A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*)(?:@([^\s@]+))?")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -189,7 +207,7 @@ def _client_errors() -> tuple[type[BaseException], ...]:
 
 
 def detect_format(hub: _Hub, commit: str, files: Sequence[str]) -> str:
-    """The repository's format from its file names (and config.json's keys): codeckit, snac or encodec."""
+    """The repository's format from its file names (and config.json's keys): one of FORMATS."""
     from codeckit.convert.snac import SNAC_DEFAULTS
 
     names = set(files)
@@ -200,26 +218,41 @@ def detect_format(hub: _Hub, commit: str, files: Sequence[str]) -> str:
             config = json.loads(hub.download(commit, "config.json").read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ModelDirError(f"hf:{hub.ref.repo_id}: config.json is not valid JSON ({e})") from None
-        if isinstance(config, dict) and config.get("model_type") == "encodec":
+        original = _ORIGINAL_CHECKPOINTS.get(config.get("model_type")) if isinstance(config, dict) else None
+        if original:
             raise ModelDirError(
-                f"hf:{hub.ref.repo_id} holds the transformers EncodecModel layout, which codeckit does not convert; "
-                "convert the original EnCodec 24 kHz checkpoint (encodec_24khz-*.th) with --from encodec"
+                f"hf:{hub.ref.repo_id} holds the transformers {config['model_type']} layout, which codeckit does not "
+                f"convert; convert the original checkpoint instead: {original}"
             )
         if isinstance(config, dict) and config and set(config) <= set(SNAC_DEFAULTS):
             return "snac"
-    if len(_encodec_files(files)) == 1 and "encodec" in _encodec_files(files)[0].lower():
-        return "encodec"
+    for fmt in _ONE_FILE:
+        if len(_checkpoint_files(files, fmt, named=True)) == 1:
+            return fmt
     listed = ", ".join(sorted(names)[:12]) or "no files"
     raise ModelDirError(
         f"hf:{hub.ref.repo_id}: cannot tell the model format from its files ({listed}); name it: "
-        f"`codeckit convert --from snac|encodec hf:{hub.ref.repo_id} DST`"
+        f"`codeckit convert --from {'|'.join(FORMATS[1:])} hf:{hub.ref.repo_id} DST`"
     )
 
 
-def _encodec_files(files: Sequence[str]) -> list[str]:
-    from codeckit.convert.encodec import WEIGHT_SUFFIXES
+def _checkpoint_files(files: Sequence[str], fmt: str, named: bool) -> list[str]:
+    """Top-level files that can be `fmt`'s checkpoint (by suffix; `named`: and by a word of their name)."""
+    _, _, suffixes, words = _ONE_FILE[fmt]
+    found = [f for f in files if "/" not in f and Path(f).suffix in suffixes]
+    return [f for f in found if any(w in f.lower() for w in words)] if named else found
 
-    return [f for f in files if "/" not in f and Path(f).suffix in WEIGHT_SUFFIXES]
+
+def _one_checkpoint(hub: _Hub, files: Sequence[str], fmt: str) -> str:
+    """The one checkpoint file of a `fmt` repository: the one named like it, else the one with its suffix."""
+    for named in (True, False):
+        found = _checkpoint_files(files, fmt, named)
+        if len(found) == 1:
+            return found[0]
+    raise ModelDirError(
+        f"hf:{hub.ref.repo_id}: expected one {fmt} checkpoint ({'/'.join(_ONE_FILE[fmt][2])}) at the top level, "
+        f"found {', '.join(_checkpoint_files(files, fmt, False)) or 'none'}"
+    )
 
 
 def _convert_into(out: Path, hub: _Hub, commit: str, files: Sequence[str], fmt: str | None) -> None:
@@ -239,15 +272,9 @@ def _convert_into(out: Path, hub: _Hub, commit: str, files: Sequence[str], fmt: 
             hub.download(commit, weights)
             convert_snac(hub.download(commit, "config.json").parent, tmp, origin=origin)
         else:
-            from codeckit.convert.encodec import convert_encodec
-
-            found = _encodec_files(files)
-            if len(found) != 1:
-                raise ModelDirError(
-                    f"hf:{hub.ref.repo_id}: expected one EnCodec checkpoint at the top level, found "
-                    f"{', '.join(found) or 'none'}"
-                )
-            convert_encodec(hub.download(commit, found[0]), tmp, origin=origin)
+            module, name, _, _ = _ONE_FILE[fmt]
+            convert = getattr(importlib.import_module(module), name)
+            convert(hub.download(commit, _one_checkpoint(hub, files, fmt)), tmp, origin=origin)
         _publish(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""`codeckit convert --from snac|encodec SRC DST`: a released checkpoint -> a codeckit model directory.
+"""`codeckit convert --from snac|encodec|dac|mimi SRC DST`: a released checkpoint -> a codeckit model directory.
 
 SRC may be a hub repository, `hf:ORG/NAME[@REVISION]`: it is downloaded with huggingface_hub, converted
 once into the model cache (`<cache-dir>/hf/ORG--NAME/<commit>`) and copied to DST; --from is then optional.
@@ -7,19 +7,29 @@ once into the model cache (`<cache-dir>/hf/ORG--NAME/<commit>`) and copied to DS
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from codeckit.errors import CodeckitError
 
-FORMATS = ("snac", "encodec")
+# format -> (module, converter); each converter is `convert(src, dst) -> Path`
+CONVERTERS = {
+    "snac": ("codeckit.convert.snac", "convert_snac"),
+    "encodec": ("codeckit.convert.encodec", "convert_encodec"),
+    "dac": ("codeckit.convert.dac", "convert_dac"),
+    "mimi": ("codeckit.convert.mimi", "convert_mimi"),
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("convert", help="convert a released SNAC or EnCodec checkpoint", description=__doc__)
-    p.add_argument("--from", dest="fmt", choices=FORMATS, default=None, help="format of SRC (detected for hf: sources)")
+    p = sub.add_parser("convert", help="convert a released SNAC, EnCodec, DAC or Mimi checkpoint", description=__doc__)
+    p.add_argument(
+        "--from", dest="fmt", choices=list(CONVERTERS), default=None, help="format of SRC (detected for hf: sources)"
+    )
     p.add_argument(
         "src",
         help="SNAC: a folder with config.json and pytorch_model.bin or model.safetensors (or the weights file); "
-        "EnCodec: the checkpoint file (or the folder holding only it); or hf:ORG/NAME[@REVISION]",
+        "EnCodec: the checkpoint file (or the folder holding only it); DAC: its weights_*.pth (or the folder "
+        "holding only it); Mimi: moshi's tokenizer-*.safetensors (or its folder); or hf:ORG/NAME[@REVISION]",
     )
     p.add_argument("dst", help="model directory to write (config.yaml + model.safetensors)")
     hub = p.add_argument_group("hf: sources")
@@ -42,14 +52,9 @@ def run(args: argparse.Namespace) -> int:
         )
         out = copy_model_dir(cached, args.dst)
     elif args.fmt is None:
-        raise CodeckitError(f"--from snac|encodec is required for the local source {args.src}")
-    elif args.fmt == "snac":
-        from codeckit.convert.snac import convert_snac
-
-        out = convert_snac(args.src, args.dst)
+        raise CodeckitError(f"--from {'|'.join(CONVERTERS)} is required for the local source {args.src}")
     else:
-        from codeckit.convert.encodec import convert_encodec
-
-        out = convert_encodec(args.src, args.dst)
+        module, name = CONVERTERS[args.fmt]
+        out = getattr(importlib.import_module(module), name)(args.src, args.dst)
     print(f"wrote {out}")
     return 0

@@ -80,7 +80,7 @@ def _read(src: str | os.PathLike | Mapping[str, torch.Tensor]) -> tuple[dict[str
         if not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise ModelDirError(f"{source}: expected a mapping of tensor names to tensors")
         return {re.sub(r"^module\.", "", k): v for k, v in state.items()}, source
-    from codeckit.convert.snac import read_weights  # torch.load(weights_only=True) / safetensors, unwrapped
+    from codeckit.convert.weights import read_weights  # torch.load(weights_only=True) / safetensors, unwrapped
 
     path = find_encodec_weights(src)
     return read_weights(path), str(path)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from codeckit.convert.weights import RENAMES, map_state, read_weights
 from codeckit.errors import ModelDirError
+
+__all__ = ["convert_snac", "map_snac_state", "read_weights", "snac_model_config"]
 
 # SNAC's constructor defaults, used for keys a config.json leaves out.
 SNAC_DEFAULTS: dict[str, Any] = {
@@ -107,70 +108,9 @@ def find_snac_files(src: str | os.PathLike) -> tuple[Path, Path]:
     return config, weights
 
 
-def read_weights(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors from a safetensors file or a pickled state dict (read with weights_only=True)."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state: Any = load_file(str(path))
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is reported the same way, on one line
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-        if isinstance(e, pickle.UnpicklingError) and "Weights only load failed" in str(e):
-            # weights_only refused a global: unpickling the file would have run code
-            why = next((ln for ln in lines if "Unsupported" in ln or "GLOBAL" in ln), lines[0])
-            why = why.split(". Please")[0]  # not torch's advice to allow-list the global: that would run it
-            raise ModelDirError(
-                f"{path}: cannot read weights: refused to unpickle, it holds more than tensors and plain "
-                f"containers ({why})"
-            ) from None
-        raise ModelDirError(f"{path}: cannot read weights ({type(e).__name__}: {lines[0] if lines else ''})") from None
-    for key in ("state_dict", "model"):  # checkpoints that wrap the state dict
-        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
-            state = state[key]
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelDirError(f"{path}: expected a mapping of tensor names to tensors")
-    return {re.sub(r"^module\.", "", k): v for k, v in state.items()}
-
-
-def _canonical(key: str) -> str:
-    """Old weight-norm names to the parametrization names (`weight_g` -> `parametrizations.weight.original0`)."""
-    key = re.sub(r"\.weight_g$", ".parametrizations.weight.original0", key)
-    return re.sub(r"\.weight_v$", ".parametrizations.weight.original1", key)
-
-
-def _rename(key: str) -> str:
-    """A SNAC module path to codeckit's (before locating the tensor inside wrapped modules)."""
-    key = re.sub(r"^encoder\.block\.", "encoder.layers.", key)
-    key = re.sub(r"^decoder\.model\.", "decoder.layers.", key)
-    return re.sub(r"^quantizer\.quantizers\.", "quantizer.levels.", key)
-
-
 def map_snac_state(state: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """SNAC tensors renamed to the keys of `target` (a codeckit SNAC codec's state dict).
-
-    A key maps to the target key with the same module path, or, where codeckit wraps a layer (a
-    streamable conv around nn.Conv1d), to the one target key under that path with the same tensor name.
-    """
-    out: dict[str, torch.Tensor] = {}
-    for key, value in state.items():
-        if key.endswith("rel_pos.inv_freq") or key.endswith("rel_pos.scale"):
-            continue  # rotary frequencies are recomputed (and checked by the parity tests)
-        name = _rename(_canonical(key))
-        if name not in target:
-            module, leaf = re.match(r"^(.*?)\.(parametrizations\.weight\.original[01]|[^.]+)$", name).groups()
-            hits = [k for k in target if k.startswith(module + ".") and k.endswith("." + leaf)]
-            if len(hits) != 1:
-                raise ModelDirError(f"SNAC tensor '{key}' has no single counterpart in codeckit (found {hits})")
-            name = hits[0]
-        if tuple(target[name].shape) != tuple(value.shape):
-            raise ModelDirError(
-                f"SNAC tensor '{key}' has shape {tuple(value.shape)}, codeckit '{name}' {tuple(target[name].shape)}"
-            )
-        out[name] = value.to(target[name].dtype)
-    return out
+    """SNAC tensors renamed to the keys of `target` (a codeckit SNAC codec's state dict)."""
+    return map_state(state, target, RENAMES, "SNAC")
 
 
 def convert_snac(src: str | os.PathLike, dst: str | os.PathLike, origin: str | None = None) -> Path:

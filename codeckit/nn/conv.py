@@ -148,7 +148,11 @@ class StreamableConv1d(StreamingModule):
 
 
 class StreamableConvTranspose1d(StreamingModule):
-    """ConvTranspose1d with exact output length T * stride, causal (trim right) or centered."""
+    """ConvTranspose1d with exact output length T * stride, causal (trim right) or centered.
+
+    `padding` trims that many frames from each side instead, as nn.ConvTranspose1d's own argument does (output
+    T * stride + kernel - stride - 2 * padding): only to reproduce models trained that way (DAC), offline only.
+    """
 
     def __init__(
         self,
@@ -160,13 +164,19 @@ class StreamableConvTranspose1d(StreamingModule):
         bias: bool = True,
         causal: bool = False,
         norm: str = "none",
+        padding: int | None = None,
     ):
         super().__init__()
         if kernel_size < stride:
             raise ValueError(f"kernel_size {kernel_size} smaller than stride {stride} would leave output gaps")
+        if padding is not None and (causal or not 0 <= padding <= (kernel_size - stride + 1) // 2):
+            raise ValueError(
+                f"padding {padding} needs a non-causal conv and 0 <= padding <= (kernel - stride + 1) // 2"
+            )
         self.kernel_size = int(kernel_size)
         self.stride = int(stride)
         self.causal = bool(causal)
+        self.padding = padding
         self.padding_total = self.kernel_size - self.stride
         conv = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride, groups=groups, bias=bias)
         self.conv = _normed(conv, norm)
@@ -174,12 +184,16 @@ class StreamableConvTranspose1d(StreamingModule):
     @property
     def trim(self) -> tuple[int, int]:
         """(left, right) output frames removed."""
+        if self.padding is not None:
+            return self.padding, self.padding
         if self.causal:
             return 0, self.padding_total
         right = self.padding_total // 2
         return self.padding_total - right, right
 
     def output_length(self, length: int) -> int:
+        if self.padding is not None:
+            return length * self.stride + self.padding_total - 2 * self.padding
         return length * self.stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

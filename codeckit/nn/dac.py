@@ -45,7 +45,12 @@ class DACEncoder(nn.Module):
 
 @DECODERS.register("dac")
 class DACDecoder(nn.Module):
-    """Latents (B, latent_dim, T) -> audio (B, out_channels, T * prod(rates)) in [-1, 1]."""
+    """Latents (B, latent_dim, T) -> audio (B, out_channels, T * prod(rates)) in [-1, 1].
+
+    `reference_lengths`: upsample as descript-audio-codec does (each transposed conv trims ceil(s/2) per side, so
+    an odd stride s gives T * s - 1 frames, not T * s), which its released 16 and 24 kHz models were trained with;
+    the output is then zero-padded at the end to T * prod(rates). Non-causal only.
+    """
 
     def __init__(
         self,
@@ -54,15 +59,21 @@ class DACDecoder(nn.Module):
         rates: Sequence[int] = (8, 8, 4, 2),
         causal: bool = False,
         out_channels: int = 1,
+        reference_lengths: bool = False,
     ):
         super().__init__()
+        if reference_lengths and causal:
+            raise ValueError("reference_lengths reproduces non-causal DAC models: it needs causal: false")
         self.hop_length = math.prod(rates)
         layers: list[nn.Module] = [wn_conv1d(latent_dim, dim, 7, causal=causal)]
         for stride in rates:
-            layers.append(DecoderBlock(dim, dim // 2, stride, causal=causal))
+            padding = math.ceil(stride / 2) if reference_lengths else None
+            layers.append(DecoderBlock(dim, dim // 2, stride, causal=causal, padding=padding))
             dim //= 2
         layers += [Snake(dim), wn_conv1d(dim, out_channels, 7, causal=causal), nn.Tanh()]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
-        return self.layers(latents)
+        audio = self.layers(latents)
+        missing = latents.shape[-1] * self.hop_length - audio.shape[-1]
+        return nn.functional.pad(audio, (0, missing)) if missing else audio

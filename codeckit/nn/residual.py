@@ -42,9 +42,13 @@ def wn_conv1d(
     )
 
 
-def wn_conv_transpose1d(in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, causal: bool = False) -> nn.Module:
-    """A weight-normed streamable ConvTranspose1d (output length = input length * stride)."""
-    return StreamableConvTranspose1d(in_ch, out_ch, kernel_size, stride=stride, causal=causal, norm="weight_norm")
+def wn_conv_transpose1d(
+    in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, causal: bool = False, padding: int | None = None
+) -> nn.Module:
+    """A weight-normed streamable ConvTranspose1d (output length = input length * stride unless `padding`)."""
+    return StreamableConvTranspose1d(
+        in_ch, out_ch, kernel_size, stride=stride, causal=causal, norm="weight_norm", padding=padding
+    )
 
 
 class ResidualUnit(nn.Module):
@@ -87,7 +91,9 @@ class EncoderBlock(nn.Module):
 
 
 class DecoderBlock(nn.Module):
-    """Snake, stride-s transposed conv (kernel 2s) to `out_dim`, optional NoiseBlock, residual units: T -> T * s."""
+    """Snake, stride-s transposed conv (kernel 2s) to `out_dim`, optional NoiseBlock, residual units: T -> T * s.
+
+    `padding`: the transposed conv's trim per side (see StreamableConvTranspose1d), for DAC's released models."""
 
     def __init__(
         self,
@@ -100,9 +106,11 @@ class DecoderBlock(nn.Module):
         eval_noise: EvalNoise = "seeded",
         noise_seed: int = 0,
         causal: bool = False,
+        padding: int | None = None,
     ):
         super().__init__()
-        layers: list[nn.Module] = [Snake(in_dim), wn_conv_transpose1d(in_dim, out_dim, 2 * stride, stride, causal)]
+        up = wn_conv_transpose1d(in_dim, out_dim, 2 * stride, stride, causal, padding)
+        layers: list[nn.Module] = [Snake(in_dim), up]
         if noise:
             layers.append(NoiseBlock(out_dim, eval_noise=eval_noise, seed=noise_seed))
         layers += [ResidualUnit(out_dim, d, groups=groups, causal=causal) for d in dilations]

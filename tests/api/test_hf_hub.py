@@ -130,7 +130,7 @@ def test_cli_converts_from_the_hub(hub, dirs, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "hf:org/snac-cli" in err and "revision 'main'" in err and "404" in err
     assert main(["convert", str(tmp_path), str(tmp_path / "y")]) == 2  # a local source needs --from
-    assert "--from snac|encodec is required" in capsys.readouterr().err
+    assert "--from snac|encodec|dac|mimi is required" in capsys.readouterr().err
 
 
 def test_unreachable_hub_is_one_clear_error(hub, dirs, new_model_dir, tmp_path):
@@ -167,8 +167,17 @@ def test_format_detection(hub, dirs):
     with pytest.raises(codeckit.ModelDirError, match="encodec_24khz-d7cc33bc.th: cannot read weights"):
         codeckit.load("hf:org/encodec", **dirs)  # detected as EnCodec, downloaded, handed to its converter
     hub.push("org/transformers", {"config.json": b'{"model_type": "encodec"}', "model.safetensors": b""})
-    with pytest.raises(codeckit.ModelDirError, match="transformers EncodecModel layout"):
+    with pytest.raises(codeckit.ModelDirError, match="transformers encodec layout.*encodec_24khz-"):
         codeckit.load("hf:org/transformers", **dirs)
+    hub.push("org/dac", {"weights_16khz_8kbps_0.0.5.pth": b"junk", "README.md": b""})
+    with pytest.raises(codeckit.ModelDirError, match="weights_16khz_8kbps_0.0.5.pth: cannot read weights"):
+        codeckit.load("hf:org/dac", **dirs)  # detected as DAC
+    hub.push("org/mimi", {"tokenizer-e351c8d8-checkpoint125.safetensors": b"junk", "model.safetensors": b""})
+    with pytest.raises(codeckit.ModelDirError, match="tokenizer-e351c8d8-checkpoint125.safetensors: cannot read"):
+        codeckit.load("hf:org/mimi", **dirs)  # detected as Mimi (moshi's layout: the LM is model.safetensors)
+    hub.push("org/dac_transformers", {"config.json": b'{"model_type": "dac"}', "model.safetensors": b""})
+    with pytest.raises(codeckit.ModelDirError, match="transformers dac layout.*weights_.*pth"):
+        codeckit.load("hf:org/dac_transformers", **dirs)
     hub.push("org/other", {"weights.bin": b"", "README.md": b""})
     with pytest.raises(codeckit.ModelDirError, match=r"cannot tell the model format .*README.md, weights.bin"):
         codeckit.load("hf:org/other", **dirs)

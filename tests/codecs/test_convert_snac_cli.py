@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 import torch
+from reference_packages import import_reference
 
 from codeckit.cli import main
 from codeckit.codecs import load_codec
@@ -14,21 +12,14 @@ from codeckit.codecs import load_codec
 
 def test_unknown_format_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        main(["convert", "--from", "dac", str(tmp_path), str(tmp_path / "out")])
+        main(["convert", "--from", "wav", str(tmp_path), str(tmp_path / "out")])
     assert "invalid choice" in capsys.readouterr().err
 
 
 def test_encodec_dispatch(tmp_path, capsys):
     assert main(["convert", "--from", "encodec", str(tmp_path / "missing.th"), str(tmp_path / "out")]) == 2
     assert "missing.th" in capsys.readouterr().err
-    stand_in = "torchaudio" not in sys.modules  # encodec imports torchaudio at import time only
-    if stand_in:
-        sys.modules["torchaudio"] = types.ModuleType("torchaudio")
-    try:
-        encodec = pytest.importorskip("encodec")
-    finally:
-        if stand_in:
-            del sys.modules["torchaudio"]
+    encodec = import_reference("encodec")
     torch.manual_seed(0)
     ref = encodec.EncodecModel.encodec_model_24khz(pretrained=False)
     torch.save(ref.state_dict(), tmp_path / "encodec_24khz.th")

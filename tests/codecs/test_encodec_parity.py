@@ -3,11 +3,9 @@ identical codes and audio within 1e-5 at 1.5 and 6 kbps."""
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 import torch
+from reference_packages import import_reference
 
 from codeckit.codecs import load_codec
 from codeckit.convert.encodec import convert_encodec, find_encodec_weights
@@ -16,14 +14,7 @@ from codeckit.errors import ModelDirError
 
 def _encodec_model():
     """The reference model with random weights and random (inited) codebooks."""
-    stand_in = "torchaudio" not in sys.modules  # encodec imports torchaudio at import time; its model never uses it
-    if stand_in:
-        sys.modules["torchaudio"] = types.ModuleType("torchaudio")
-    try:
-        from encodec import EncodecModel
-    finally:
-        if stand_in:
-            del sys.modules["torchaudio"]
+    EncodecModel = import_reference("encodec").EncodecModel
 
     torch.manual_seed(0)
     model = EncodecModel.encodec_model_24khz(pretrained=False).eval()
