@@ -43,5 +43,14 @@ fi
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore torch==2.13.0
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e ".[all,dev]"
 "$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps encodec==0.1.1
+# The DAC parity tests' reference (descript-audio-codec) and what it imports, without deps for the same reason
+# (descript-audiotools names torchaudio); its model code needs none of them at run time.
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps \
+  descript-audio-codec==1.0.0 descript-audiotools==0.7.2 flatten-dict==0.5.0 julius==0.2.8 ffmpy==1.0.0 \
+  importlib_resources==7.1.0 rich==15.0.0 markdown-it-py==4.3.0 mdurl==0.1.2 randomname==0.2.1 argbind==0.3.9 \
+  docstring_parser==0.18.0
+# The Mimi parity tests' reference (moshi): it declares torch<2.10, so no deps; it runs with this torch.
+"$PY" -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps moshi==0.2.13 \
+  "sentencepiece>=0.2.0,<0.3"
 echo "$want" > "$stamp"
 echo "install.sh: done"

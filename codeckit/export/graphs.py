@@ -136,6 +136,10 @@ class QuantizerGraph(nn.Module):
 
     def __init__(self, quantizer: nn.Module, n_levels: int):
         super().__init__()
+        if not hasattr(quantizer, "levels") and not isinstance(quantizer, (VectorQuantizer, SimVQ, FSQ)):
+            raise ExportError(
+                f"quantizer '{type(quantizer).__name__}' has no ONNX export yet (residual, multi-scale, single do)"
+            )
         levels = list(getattr(quantizer, "levels", [quantizer]))
         strides = list(quantizer.strides)
         self.levels = nn.ModuleList(_Level(q) for q in levels[:n_levels])

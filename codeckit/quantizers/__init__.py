@@ -1,4 +1,4 @@
-"""Quantizers: vq, simvq, residual (dropout), multiscale, fsq. Importing registers them."""
+"""Quantizers: vq, simvq, residual (dropout), multiscale, split (Mimi), fsq. Importing registers them."""
 
 from codeckit.quantizers.base import Quantizer, QuantizerOutput
 from codeckit.quantizers.errors import QuantizerError
@@ -6,6 +6,7 @@ from codeckit.quantizers.fsq import FSQ
 from codeckit.quantizers.level import SingleCodebook
 from codeckit.quantizers.residual import MultiScaleRVQ, ResidualQuantizer, ResidualVQ
 from codeckit.quantizers.simvq import SimVQ
+from codeckit.quantizers.split_rvq import SplitResidualVQ
 from codeckit.quantizers.vq import VectorQuantizer
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "ResidualVQ",
     "SimVQ",
     "SingleCodebook",
+    "SplitResidualVQ",
     "VectorQuantizer",
 ]

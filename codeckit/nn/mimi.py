@@ -1,0 +1,143 @@
+"""Mimi's encoder and decoder (Kyutai; the codec of Moshi, Sesame CSM and Kyutai TTS), registered as `mimi`.
+
+Encoder: causal SEANet (no LSTM) -> causal streaming transformer -> learnt strided conv (kernel 2 * stride, no
+bias, the first frame repeated as left padding) from the SEANet frame rate (25 Hz) to the code rate (12.5 Hz).
+Decoder: learnt transposed conv back up (depthwise when `upsample_channel_wise`, as the released weights
+are) -> causal transformer -> SEANet decoder. Everything is causal and streams exactly (`codeckit.nn.streaming`).
+
+State-dict layout: `seanet.layers.N.*` (as `codeckit.nn.seanet`), `transformer.*` (as
+`codeckit.nn.transformer`), `downsample.conv.weight` / `upsample.conv.weight`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
+from codeckit.nn.seanet import SEANetDecoder, SEANetEncoder
+from codeckit.nn.streaming import Streamable, StreamingError
+from codeckit.nn.transformer import StreamingTransformer
+from codeckit.registry import DECODERS, ENCODERS, check_kwargs
+
+
+class ReplicatePadConv1d(StreamableConv1d):
+    """A causal conv whose left padding repeats the stream's first frame (Mimi's learnt downsampling).
+
+    Streaming state: `previous` (B, C_in, k_eff - stride) and `first` (B,) bool True; a stream's first chunk
+    fills `previous` with copies of its first frame.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = True):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, bias=bias, causal=True)
+        self.pad_mode = "replicate"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.streaming_state is not None:
+            return self._step(x)
+        extra = (-x.shape[-1]) % self.stride
+        return self.conv(F.pad(x, (self.padding_total, extra), mode="replicate"))
+
+    def _init_streaming_state(
+        self, batch_size: int, device: torch.device, dtype: torch.dtype
+    ) -> dict[str, torch.Tensor]:
+        if self.padding_total == 0:
+            return {}
+        previous = torch.zeros(batch_size, self.conv.in_channels, self.padding_total, device=device, dtype=dtype)
+        return {"previous": previous, "first": torch.ones(batch_size, dtype=torch.bool, device=device)}
+
+    def _step(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % self.stride or x.shape[-1] == 0:
+            raise StreamingError(
+                f"streaming chunk of {x.shape[-1]} frames is not a positive multiple of the stride {self.stride}"
+            )
+        state = self.streaming_state
+        assert state is not None
+        total = self.padding_total
+        if total == 0:
+            return self.conv(x)
+        previous, first = state["previous"], state["first"]
+        if previous.shape[0] != x.shape[0]:
+            raise StreamingError(f"streaming state holds {previous.shape[0]} streams, chunk has batch {x.shape[0]}")
+        previous = torch.where(first[:, None, None], x[..., :1].expand(-1, -1, total), previous)
+        buf = torch.cat([previous, x], dim=-1)
+        state["previous"] = buf[..., buf.shape[-1] - total :]
+        state["first"] = torch.zeros_like(first)
+        return self.conv(buf)
+
+
+def _transformer(spec: Mapping[str, Any] | None, dim: int, where: str) -> StreamingTransformer | None:
+    """The transformer a `transformer:` mapping describes (input and output `dim`), or None without one."""
+    if spec is None:
+        return None
+    kwargs = {"input_dim": dim, "output_dim": dim, **spec}
+    check_kwargs(StreamingTransformer, kwargs, f"{where}.transformer")
+    return StreamingTransformer(**kwargs)
+
+
+@ENCODERS.register("mimi")
+class MimiEncoder(Streamable, nn.Module):
+    """Audio (B, channels, T) -> latents (B, dimension, T / (prod(ratios) * downsample_stride))."""
+
+    def __init__(
+        self,
+        seanet: dict[str, Any],
+        transformer: dict[str, Any] | None = None,
+        downsample_stride: int = 2,
+    ):
+        super().__init__()
+        check_kwargs(SEANetEncoder, seanet, "mimi encoder.seanet")
+        self.seanet = SEANetEncoder(**{"lstm": 0, **seanet})
+        self.dim, self.channels = self.seanet.dim, self.seanet.channels
+        self.transformer = _transformer(transformer, self.dim, "mimi encoder")
+        if downsample_stride < 1:
+            raise ValueError(f"downsample_stride must be >= 1, got {downsample_stride}")
+        self.downsample = None
+        if downsample_stride > 1:
+            self.downsample = ReplicatePadConv1d(
+                self.dim, self.dim, 2 * downsample_stride, stride=downsample_stride, bias=False
+            )
+        self.hop_length = self.seanet.hop_length * int(downsample_stride)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        x = self.seanet(audio)
+        if self.transformer is not None:
+            x = self.transformer(x)
+        return self.downsample(x) if self.downsample is not None else x
+
+
+@DECODERS.register("mimi")
+class MimiDecoder(Streamable, nn.Module):
+    """Latents (B, dimension, F) -> audio (B, channels, F * upsample_stride * prod(ratios))."""
+
+    def __init__(
+        self,
+        seanet: dict[str, Any],
+        transformer: dict[str, Any] | None = None,
+        upsample_stride: int = 2,
+        upsample_channel_wise: bool = True,
+    ):
+        super().__init__()
+        check_kwargs(SEANetDecoder, seanet, "mimi decoder.seanet")
+        self.seanet = SEANetDecoder(**{"lstm": 0, **seanet})
+        self.dim, self.channels = self.seanet.dim, self.seanet.channels
+        if upsample_stride < 1:
+            raise ValueError(f"upsample_stride must be >= 1, got {upsample_stride}")
+        self.upsample = None
+        if upsample_stride > 1:
+            groups = self.dim if upsample_channel_wise else 1
+            self.upsample = StreamableConvTranspose1d(
+                self.dim, self.dim, 2 * upsample_stride, stride=upsample_stride, groups=groups, bias=False, causal=True
+            )
+        self.transformer = _transformer(transformer, self.dim, "mimi decoder")
+        self.hop_length = self.seanet.hop_length * int(upsample_stride)
+
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        x = self.upsample(latents) if self.upsample is not None else latents
+        if self.transformer is not None:
+            x = self.transformer(x)
+        return self.seanet(x)
