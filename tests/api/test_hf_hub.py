@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 import torch
 from fake_hub import FakeHub
+from reference_packages import import_reference
 
 import codeckit
 from codeckit.cli import main
@@ -182,3 +183,31 @@ def test_format_detection(hub, dirs):
     with pytest.raises(codeckit.ModelDirError, match=r"cannot tell the model format .*README.md, weights.bin"):
         codeckit.load("hf:org/other", **dirs)
     assert not list((dirs["cache_dir"] / "hf").glob("*/.*"))  # no temporary folders left behind
+
+
+def test_dac_release_from_the_hub(hub, dirs, tmp_path):
+    """A DAC file as descript-audio-codec saves its releases, detected, converted once and equal to the reference."""
+    dac = import_reference("dac")
+    torch.manual_seed(3)
+    ref = dac.DAC(
+        encoder_dim=8,
+        decoder_dim=64,
+        n_codebooks=3,
+        codebook_size=64,
+        sample_rate=16000,
+        encoder_rates=[2, 4, 5, 8],
+        decoder_rates=[8, 5, 4, 2],
+    ).eval()
+    ref.save(str(tmp_path / "weights.pth"), package=False)
+    hub.push("descript/dac-tiny", {"weights_16khz_8kbps_0.0.5.pth": (tmp_path / "weights.pth").read_bytes()})
+    codec = codeckit.load("hf:descript/dac-tiny", **dirs)
+    assert codec.sample_rate == 16000 and codec.codebook_sizes == [64, 64, 64]
+    audio = torch.randn(1, 1, 1600) * 0.3
+    with torch.inference_mode():
+        _, codes, *_ = ref.encode(ref.preprocess(audio, 16000))
+        tokens = codec.tokenize(audio[0, 0].numpy(), sr=16000)
+        assert torch.equal(torch.stack([c[0] for c in tokens.codes]), codes[0])
+        decoded = ref.decode(ref.quantizer.from_codes(codes)[0])[0]
+        out = codec.detokenize(tokens)[0]
+    n = decoded.shape[-1]  # 1592: DAC's odd stride drops a sample per layer at the end; codeckit pads zeros
+    assert out.shape == (1, 1600) and n == 1592 and (out[:, :n] - decoded).abs().max().item() <= 1e-4
