@@ -3,7 +3,8 @@
 `StreamableConv1d` maps T input frames to ceil(T / stride) output frames. With effective kernel
 k_eff = (kernel - 1) * dilation + 1 the padding is `total = k_eff - stride`: causal puts all of it on
 the left; non-causal puts `total - total // 2` left and `total // 2` right. Then `(-T) % stride` more
-frames go on the right so the last window is full. Padding is zeros or a reflection (`pad_mode`).
+frames go on the right so the last window is full. Padding is zeros, a reflection or the edge frame repeated
+(`pad_mode`).
 
 `StreamableConvTranspose1d` maps T frames to T * stride: it trims `total = kernel - stride` output
 frames, all on the right when causal, else `total // 2` right and the rest left.
@@ -29,7 +30,7 @@ from torch.nn.utils.parametrizations import weight_norm
 from codeckit.nn.streaming import StreamingError, StreamingModule
 
 NORMS = ("weight_norm", "none")
-PAD_MODES = ("zeros", "constant", "reflect")  # "constant" is "zeros" (torch's name)
+PAD_MODES = ("zeros", "constant", "reflect", "replicate")  # "constant" is "zeros" (torch's name)
 
 
 def _normed(conv: nn.Module, norm: str) -> nn.Module:
@@ -42,6 +43,8 @@ def pad1d(x: torch.Tensor, left: int, right: int, mode: str = "zeros") -> torch.
     """Pad the last axis; reflect padding on a signal shorter than the pad first extends it with zeros."""
     if mode in ("zeros", "constant"):
         return F.pad(x, (left, right))
+    if mode == "replicate":
+        return F.pad(x, (left, right), mode=mode)
     length = x.shape[-1]
     widest = max(left, right)
     if length <= widest:  # reflect needs more samples than the pad: borrow zeros, then drop them
@@ -115,7 +118,7 @@ class StreamableConv1d(StreamingModule):
             )
         in_channels = self.conv.in_channels
         state = {"previous": torch.zeros(batch_size, in_channels, self.padding_total, device=device, dtype=dtype)}
-        if self.pad_mode == "reflect":
+        if self.pad_mode in ("reflect", "replicate"):  # a stream's first chunk pads from its own frames
             state["first"] = torch.ones(batch_size, dtype=torch.bool, device=device)
         return state
 
@@ -133,18 +136,24 @@ class StreamableConv1d(StreamingModule):
         if previous.shape[0] != x.shape[0]:
             raise StreamingError(f"streaming state holds {previous.shape[0]} streams, chunk has batch {x.shape[0]}")
         if "first" in state:
+            # branch-free (a traced ONNX step graph keeps it): streams at their first chunk take the padding
             first = state["first"]
-            if not torch.jit.is_tracing() and x.shape[-1] <= total and bool(first.any()):
-                raise StreamingError(
-                    f"a reflect-padded conv needs a first chunk longer than {total} frames, got {x.shape[-1]}"
-                )
-            # branch-free (a traced ONNX step graph keeps it): streams at their first chunk take the reflection
-            reflected = F.pad(x[..., 1 : total + 1], (0, total))[..., :total].flip(-1)
-            previous = torch.where(first[:, None, None], reflected, previous)
+            previous = torch.where(first[:, None, None], self._first_padding(x, bool(first.any())), previous)
             state["first"] = torch.zeros_like(first)
         buf = torch.cat([previous, x], dim=-1)
         state["previous"] = buf[..., buf.shape[-1] - total :]
         return self.conv(buf)
+
+    def _first_padding(self, x: torch.Tensor, any_first: bool) -> torch.Tensor:
+        """The left padding of a stream's first chunk `x`: its reflection, or its first frame repeated."""
+        total = self.padding_total
+        if self.pad_mode == "replicate":
+            return x[..., :1].expand(-1, -1, total)
+        if not torch.jit.is_tracing() and x.shape[-1] <= total and any_first:
+            raise StreamingError(
+                f"a reflect-padded conv needs a first chunk longer than {total} frames, got {x.shape[-1]}"
+            )
+        return F.pad(x[..., 1 : total + 1], (0, total))[..., :total].flip(-1)
 
 
 class StreamableConvTranspose1d(StreamingModule):

@@ -15,59 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
 from codeckit.nn.seanet import SEANetDecoder, SEANetEncoder
-from codeckit.nn.streaming import Streamable, StreamingError
+from codeckit.nn.streaming import Streamable
 from codeckit.nn.transformer import StreamingTransformer
 from codeckit.registry import DECODERS, ENCODERS, check_kwargs
-
-
-class ReplicatePadConv1d(StreamableConv1d):
-    """A causal conv whose left padding repeats the stream's first frame (Mimi's learnt downsampling).
-
-    Streaming state: `previous` (B, C_in, k_eff - stride) and `first` (B,) bool True; a stream's first chunk
-    fills `previous` with copies of its first frame.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, bias: bool = True):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, bias=bias, causal=True)
-        self.pad_mode = "replicate"
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.streaming_state is not None:
-            return self._step(x)
-        extra = (-x.shape[-1]) % self.stride
-        return self.conv(F.pad(x, (self.padding_total, extra), mode="replicate"))
-
-    def _init_streaming_state(
-        self, batch_size: int, device: torch.device, dtype: torch.dtype
-    ) -> dict[str, torch.Tensor]:
-        if self.padding_total == 0:
-            return {}
-        previous = torch.zeros(batch_size, self.conv.in_channels, self.padding_total, device=device, dtype=dtype)
-        return {"previous": previous, "first": torch.ones(batch_size, dtype=torch.bool, device=device)}
-
-    def _step(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] % self.stride or x.shape[-1] == 0:
-            raise StreamingError(
-                f"streaming chunk of {x.shape[-1]} frames is not a positive multiple of the stride {self.stride}"
-            )
-        state = self.streaming_state
-        assert state is not None
-        total = self.padding_total
-        if total == 0:
-            return self.conv(x)
-        previous, first = state["previous"], state["first"]
-        if previous.shape[0] != x.shape[0]:
-            raise StreamingError(f"streaming state holds {previous.shape[0]} streams, chunk has batch {x.shape[0]}")
-        previous = torch.where(first[:, None, None], x[..., :1].expand(-1, -1, total), previous)
-        buf = torch.cat([previous, x], dim=-1)
-        state["previous"] = buf[..., buf.shape[-1] - total :]
-        state["first"] = torch.zeros_like(first)
-        return self.conv(buf)
 
 
 def _transformer(spec: Mapping[str, Any] | None, dim: int, where: str) -> StreamingTransformer | None:
@@ -98,8 +52,14 @@ class MimiEncoder(Streamable, nn.Module):
             raise ValueError(f"downsample_stride must be >= 1, got {downsample_stride}")
         self.downsample = None
         if downsample_stride > 1:
-            self.downsample = ReplicatePadConv1d(
-                self.dim, self.dim, 2 * downsample_stride, stride=downsample_stride, bias=False
+            self.downsample = StreamableConv1d(  # left padding: the stream's first frame repeated
+                self.dim,
+                self.dim,
+                2 * downsample_stride,
+                downsample_stride,
+                bias=False,
+                causal=True,
+                pad_mode="replicate",
             )
         self.hop_length = self.seanet.hop_length * int(downsample_stride)
 

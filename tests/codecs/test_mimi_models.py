@@ -10,7 +10,7 @@ import torch
 
 from codeckit.codecs import build_codec
 from codeckit.convert.mimi import MIMI_CONFIG, mimi_config, mimi_model_config
-from codeckit.nn.mimi import ReplicatePadConv1d
+from codeckit.nn.conv import StreamableConv1d
 from codeckit.nn.streaming import streaming
 from codeckit.nn.transformer import CausalSelfAttention
 from codeckit.quantizers import QuantizerError
@@ -78,7 +78,7 @@ def test_attention_sees_only_its_context():
 
 def test_replicate_conv_streams_from_its_first_frame():
     torch.manual_seed(0)
-    conv = ReplicatePadConv1d(3, 3, 4, stride=2, bias=False)
+    conv = StreamableConv1d(3, 3, 4, stride=2, bias=False, causal=True, pad_mode="replicate")
     x = torch.randn(2, 3, 12)
     with torch.no_grad():
         offline = conv(x)
