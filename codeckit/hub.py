@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codeckit.convert import converter
 from codeckit.errors import HubError, ModelDirError
 from codeckit.modeldir import CONFIG_NAME, WEIGHTS_NAME
 
@@ -34,16 +35,11 @@ _ORIGINAL_CHECKPOINTS = {
     "dac": "descript-audio-codec's weights_*.pth (its GitHub releases) with --from dac",
     "mimi": "moshi's tokenizer-*.safetensors (e.g. in kyutai/moshiko-pytorch-bf16) with --from mimi",
 }
-# formats converted from one checkpoint file: (module, converter, file suffixes, words one of which its name holds)
-_ONE_FILE: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
-    "encodec": (
-        "codeckit.convert.encodec",
-        "convert_encodec",
-        (".th", ".pt", ".pth", ".bin", ".ckpt", ".safetensors"),
-        ("encodec",),
-    ),
-    "dac": ("codeckit.convert.dac", "convert_dac", (".pth", ".pt", ".safetensors"), ("dac", "weights")),
-    "mimi": ("codeckit.convert.mimi", "convert_mimi", (".safetensors",), ("mimi", "tokenizer")),
+# formats converted from one checkpoint file: (file suffixes, words one of which its name holds)
+_ONE_FILE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "encodec": ((".th", ".pt", ".pth", ".bin", ".ckpt", ".safetensors"), ("encodec",)),
+    "dac": ((".pth", ".pt", ".safetensors"), ("dac", "weights")),
+    "mimi": ((".safetensors",), ("mimi", "tokenizer")),
 }
 DEFAULT_REVISION = "main"
 _SPEC = re.compile(r"hf:([A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*)(?:@([^\s@]+))?")
@@ -238,7 +234,7 @@ def detect_format(hub: _Hub, commit: str, files: Sequence[str]) -> str:
 
 def _checkpoint_files(files: Sequence[str], fmt: str, named: bool) -> list[str]:
     """Top-level files that can be `fmt`'s checkpoint (by suffix; `named`: and by a word of their name)."""
-    _, _, suffixes, words = _ONE_FILE[fmt]
+    suffixes, words = _ONE_FILE[fmt]
     found = [f for f in files if "/" not in f and Path(f).suffix in suffixes]
     return [f for f in found if any(w in f.lower() for w in words)] if named else found
 
@@ -250,7 +246,7 @@ def _one_checkpoint(hub: _Hub, files: Sequence[str], fmt: str) -> str:
         if len(found) == 1:
             return found[0]
     raise ModelDirError(
-        f"hf:{hub.ref.repo_id}: expected one {fmt} checkpoint ({'/'.join(_ONE_FILE[fmt][2])}) at the top level, "
+        f"hf:{hub.ref.repo_id}: expected one {fmt} checkpoint ({'/'.join(_ONE_FILE[fmt][0])}) at the top level, "
         f"found {', '.join(_checkpoint_files(files, fmt, False)) or 'none'}"
     )
 
@@ -272,9 +268,7 @@ def _convert_into(out: Path, hub: _Hub, commit: str, files: Sequence[str], fmt: 
             hub.download(commit, weights)
             convert_snac(hub.download(commit, "config.json").parent, tmp, origin=origin)
         else:
-            module, name, _, _ = _ONE_FILE[fmt]
-            convert = getattr(importlib.import_module(module), name)
-            convert(hub.download(commit, _one_checkpoint(hub, files, fmt)), tmp, origin=origin)
+            converter(fmt)(hub.download(commit, _one_checkpoint(hub, files, fmt)), tmp, origin=origin)
         _publish(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

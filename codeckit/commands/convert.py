@@ -7,17 +7,9 @@ once into the model cache (`<cache-dir>/hf/ORG--NAME/<commit>`) and copied to DS
 from __future__ import annotations
 
 import argparse
-import importlib
 
+from codeckit.convert import CONVERTERS, converter
 from codeckit.errors import CodeckitError
-
-# format -> (module, converter); each converter is `convert(src, dst) -> Path`
-CONVERTERS = {
-    "snac": ("codeckit.convert.snac", "convert_snac"),
-    "encodec": ("codeckit.convert.encodec", "convert_encodec"),
-    "dac": ("codeckit.convert.dac", "convert_dac"),
-    "mimi": ("codeckit.convert.mimi", "convert_mimi"),
-}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +46,6 @@ def run(args: argparse.Namespace) -> int:
     elif args.fmt is None:
         raise CodeckitError(f"--from {'|'.join(CONVERTERS)} is required for the local source {args.src}")
     else:
-        module, name = CONVERTERS[args.fmt]
-        out = getattr(importlib.import_module(module), name)(args.src, args.dst)
+        out = converter(args.fmt)(args.src, args.dst)
     print(f"wrote {out}")
     return 0
