@@ -3,13 +3,12 @@ uneven chunks, honours the attention context window, and its split RVQ picks lev
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
+from mimi_sizes import toy_mimi_config
 
 from codeckit.codecs import build_codec
-from codeckit.convert.mimi import MIMI_CONFIG, mimi_config, mimi_model_config
+from codeckit.convert.mimi import mimi_config, mimi_model_config
 from codeckit.nn.conv import StreamableConv1d
 from codeckit.nn.streaming import streaming
 from codeckit.nn.transformer import CausalSelfAttention
@@ -20,12 +19,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def _tiny(n_levels: int = 4):
     """Hop 80 -> 150 Hz codes at 24 kHz, transformers with an 8-frame context."""
-    cfg = copy.deepcopy(MIMI_CONFIG)
-    cfg["frame_rate"] = 150.0
-    cfg["seanet"].update(dimension=16, n_filters=4, ratios=[5, 4, 4])
-    cfg["quantizer"].update(dimension=8, n_q=n_levels, bins=32, input_dimension=16, output_dimension=16)
-    cfg["transformer"].update(d_model=16, num_heads=2, num_layers=1, context=8, dim_feedforward=32)
-    cfg["transformer"].update(input_dimension=16, output_dimensions=[16])
+    cfg = toy_mimi_config(16, n_levels, 32, d_model=16, num_heads=2, num_layers=1, context=8, dim_feedforward=32)
     torch.manual_seed(0)
     return build_codec(mimi_model_config(mimi_config(cfg), n_levels))
 

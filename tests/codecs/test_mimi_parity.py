@@ -13,11 +13,11 @@ import torch
 pytest.importorskip("moshi")
 pytest.importorskip("sentencepiece")  # moshi.models imports it
 
+from mimi_sizes import toy_mimi_config  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
 from codeckit.codecs import build_codec, load_codec  # noqa: E402
 from codeckit.convert.mimi import (  # noqa: E402
-    MIMI_CONFIG,
     convert_mimi,
     map_mimi_state,
     mimi_config,
@@ -31,13 +31,7 @@ N_Q = 8
 
 def _small_config() -> dict:
     """A Mimi of the released layout at toy sizes: hop 80 (300 Hz) -> 150 Hz codes, context 16 frames."""
-    cfg = copy.deepcopy(MIMI_CONFIG)
-    cfg["frame_rate"] = 150.0
-    cfg["seanet"].update(dimension=32, n_filters=4, ratios=[5, 4, 4])
-    cfg["quantizer"].update(dimension=16, n_q=N_Q, bins=64, input_dimension=32, output_dimension=32)
-    cfg["transformer"].update(d_model=48, num_heads=4, num_layers=2, context=16, dim_feedforward=64)
-    cfg["transformer"].update(input_dimension=32, output_dimensions=[32])
-    return cfg
+    return toy_mimi_config(32, N_Q, 64, d_model=48, num_heads=4, num_layers=2, context=16, dim_feedforward=64)
 
 
 def _reference(cfg: dict, seed: int = 0):
