@@ -29,7 +29,7 @@ def test_mel_filterbank_shape_and_coverage():
     assert (peaks[1:] >= peaks[:-1]).all()  # filters ordered low to high
 
 
-@pytest.mark.parametrize("name", ["l1", "mel", "mrstft"])
+@pytest.mark.parametrize("name", ["l1", "mel", "mrstft", "complex_stft"])
 def test_reconstruction_losses(name):
     torch.manual_seed(0)
     loss = LOSSES.build({"name": name}, sample_rate=16000)
@@ -49,6 +49,36 @@ def test_mrstft_is_auraloss():
     ours = LOSSES.build({"name": "mrstft", "fft_sizes": [512, 256], "hop_sizes": [128, 64], "win_lengths": [512, 256]})
     ref = auraloss.freq.MultiResolutionSTFTLoss([512, 256], [128, 64], [512, 256])
     torch.testing.assert_close(ours(x, y), ref(x, y))
+
+
+def test_complex_stft_loss_sees_phase_where_mel_does_not():
+    """A copy shifted by half a period has the target's magnitudes but not its phases: only complex_stft objects."""
+    t = torch.arange(8192) / 16000
+    x = (0.3 * torch.sin(2 * torch.pi * 500 * t))[None, None]
+    flipped = -x  # same magnitude spectrum, every phase off by pi
+    mel = LOSSES.build({"name": "mel", "n_mels": [40], "window_lengths": [512]}, sample_rate=16000)
+    cplx = LOSSES.build({"name": "complex_stft", "window_lengths": [512], "alpha": 1.0}, sample_rate=16000)
+    magnitude_only = LOSSES.build({"name": "complex_stft", "window_lengths": [512], "alpha": 0.0}, sample_rate=16000)
+    assert float(mel(flipped, x)) == pytest.approx(0.0, abs=1e-5)
+    assert float(magnitude_only(flipped, x)) == pytest.approx(0.0, abs=1e-5)
+    silence = float(cplx(torch.zeros_like(x), x))  # each bin's error is |X|^c; flipped, it is 2 |X|^c
+    assert float(cplx(flipped, x)) == pytest.approx(4 * silence, rel=1e-3) and silence > 0.01
+
+
+def test_complex_stft_loss_silence_has_finite_gradient():
+    est = torch.zeros(1, 1, 2048, requires_grad=True)
+    loss = LOSSES.build({"name": "complex_stft"}, sample_rate=16000)(est, torch.zeros(1, 1, 2048))
+    loss.backward()
+    assert float(loss) == 0.0 and torch.isfinite(est.grad).all()
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [({"power": 0.0}, "power"), ({"alpha": 1.5}, "alpha"), ({"window_lengths": []}, "window_lengths")],
+)
+def test_complex_stft_loss_rejects_bad_options(bad, match):
+    with pytest.raises(ValueError, match=match):
+        LOSSES.build({"name": "complex_stft", **bad}, sample_rate=16000)
 
 
 def test_mel_loss_rejects_unpaired_scales():
