@@ -23,6 +23,7 @@ import torch
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
+from codeckit.bench.table import markdown_table
 from codeckit.codecs import load_codec
 from codeckit.fileio import write_text_atomic
 
@@ -101,9 +102,7 @@ def markdown(rows: list[dict]) -> str:
             ("decoder_gmac_per_s", "Dec GMAC/s", ".3f"), ("nominal_kbps", "Nominal kbps", ".2f"),
             ("effective_kbps", "Effective kbps", ".2f"), ("pesq_wb", "PESQ-WB", ".3f"), ("stoi", "STOI", ".3f"),
             ("visqol_speech", "ViSQOL speech", ".3f")]  # fmt: skip
-    lines = ["| " + " | ".join(c[1] for c in cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_cell(r.get(k), f) for k, _, f in cols) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return markdown_table([c[1] for c in cols], [[_cell(r.get(k), f) for k, _, f in cols] for r in rows])
 
 
 def main(argv: list[str] | None = None) -> int:

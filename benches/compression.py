@@ -36,6 +36,7 @@ import torch
 from tqdm import tqdm
 
 import codeckit
+from codeckit.bench.table import print_table
 from codeckit.commands.tokenize import collect_inputs
 from codeckit.compress.files import spec_of, write_codes
 from codeckit.compress.fit import fit_context_model, ideal_bits
@@ -192,17 +193,15 @@ def chunk_rows(model, items: list, seconds: float) -> list[dict]:
     return out
 
 
-def print_table(rows: list[dict], fixed: float, xz_file: float) -> None:
-    cols = ("bps", "file", "ideal", "vs fixed", "vs xz", "enc xRT", "dec xRT")
-    print(f"{'':38s} " + " ".join(f"{c:>{max(7, len(c))}s}" for c in cols))
+def print_results(rows: list[dict], fixed: float, xz_file: float) -> None:
+    """One line per scheme: its bitrate, against the fixed-width codes and xz, and its speed where timed."""
+    cells = []
     for r in rows:
-        cells = [f"{r['bps']:7.1f}"]
-        for k in ("file_bps", "ideal_bps"):
-            cells.append(f"{r[k]:7.1f}" if k in r else f"{'':7s}")
-        cells += [f"{100 * (r['bps'] / fixed - 1):+7.1f}%", f"{100 * (r['bps'] / xz_file - 1):+6.1f}%"]
-        for k in ("encode_x_realtime", "decode_x_realtime"):
-            cells.append(f"{r[k]:8.0f}" if k in r else f"{'':8s}")
-        print(f"{r['name']:38s} " + " ".join(cells))
+        row = [r["name"], f"{r['bps']:.1f}"] + [f"{r[k]:.1f}" if k in r else "" for k in ("file_bps", "ideal_bps")]
+        row += [f"{100 * (r['bps'] / fixed - 1):+.1f}%", f"{100 * (r['bps'] / xz_file - 1):+.1f}%"]
+        cells.append(row + [f"{r[k]:.0f}" if k in r else "" for k in ("encode_x_realtime", "decode_x_realtime")])
+    header = ["", "bps", "file", "ideal", "vs fixed", "vs xz", "enc xRT", "dec xRT"]
+    print_table(header, cells, align="<" + ">" * 7)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     e2e = end_to_end(codec, default, test_audio, seconds)
     fixed = rows[1]["bps"]
     xz_file = min(r["bps"] for r in rows if r["name"].startswith("xz") and "per file" in r["name"])
-    print_table(rows, fixed, xz_file)
+    print_results(rows, fixed, xz_file)
     chunks = chunk_rows(default, test, seconds)
     print("chunk length (s) -> stream bps:", ", ".join(f"{c['seconds_per_chunk']:g}: {c['bps']:.1f}" for c in chunks))
     print("end to end, one thread, x real time:", ", ".join(f"{k[:-11]} {v:.0f}" for k, v in e2e.items()))

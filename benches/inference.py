@@ -36,6 +36,7 @@ import numpy as np
 import onnxruntime
 import torch
 
+from codeckit.bench.table import print_records
 from codeckit.codecs import build_codec
 from codeckit.configs import model_config
 from codeckit.export.exporter import export_codec
@@ -227,14 +228,6 @@ def goals(rows: list[dict]) -> dict:
     return out
 
 
-def print_table(rows: list[dict]) -> None:
-    cols = list(rows[0])
-    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
-    for r in rows:
-        print("  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", nargs="+", default=["snac_24khz", "encodec_24khz"], help="shipped config names")
@@ -251,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.configs:
             rows += bench_config(name, args, Path(tmp))
-    print_table(rows)
+    print_records(rows, list(rows[0]))
     met = goals(rows)
     for k, v in met.items():
         print(f"{'MET ' if v else 'MISSED'}  {k}")

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from codeckit.bench.table import print_records
 from codeckit.tokens import layout
 from codeckit.tokens.backends import OnnxBackend, TorchBackend
 from codeckit.tokens.lmstream import LMStreamDecoder
@@ -180,14 +181,10 @@ def bench_causal(backend: Any, lay: Any, codes: list[torch.Tensor]) -> dict:
 
 
 def print_table(rows: list[dict]) -> None:
+    """The rows under the columns any of them has, in a fixed order."""
     names = ["model", "runner", "scheme", "lookahead_ms", "context_ms", "crossfade_ms", "latency_ms"]
     names += ["snr_db", "max_abs_diff", "covered", "chunk_ms", "rtf"]
-    cols = [c for c in names if any(c in r for r in rows)]
-    cells = [[str(r.get(c, "")) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
-    for x in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(x, widths)))
+    print_records(rows, [c for c in names if any(c in r for r in rows)])
 
 
 def main() -> None:

@@ -116,9 +116,10 @@ def child(args: argparse.Namespace) -> None:
 
 
 def _streams(codec) -> bool:
-    from codeckit.api import _streams_exactly
+    """Whether the model's encoder streams exactly (carried state) rather than by overlap-save."""
+    from codeckit.nn.streaming import streams_exactly
 
-    return _streams_exactly(codec.codec.encoder)
+    return streams_exactly(codec.codec.encoder)
 
 
 def model_dir(spec: str, root: Path) -> Path:
@@ -175,13 +176,11 @@ def main() -> None:
     cols = ["model", "audio_minutes", "audio_mb", "encode_s", "encode_rtf", "peak_mb", "causal_streaming"]
     if args.decode:
         cols += ["decode_s", "decode_rtf", "decode_peak_mb"]
-    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
-    for r in rows:
-        print("  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)))
-    settings = {k: getattr(args, k) for k in ("minutes", "file_sr", "chunk_seconds", "context_seconds", "threads")}
+    from codeckit.bench.table import print_records
     from codeckit.fileio import write_text_atomic
 
+    print_records(rows, cols)
+    settings = {k: getattr(args, k) for k in ("minutes", "file_sr", "chunk_seconds", "context_seconds", "threads")}
     write_text_atomic(args.out, json.dumps({"settings": settings, "results": rows}, indent=2) + "\n")
     print(f"wrote {args.out}")
 

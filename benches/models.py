@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from codeckit.bench.table import print_records
 from codeckit.codecs import build_codec, load_codec
 from codeckit.configs import model_config, model_names
 from codeckit.fileio import write_text_atomic
@@ -117,14 +118,6 @@ def bench_one(name: str, seconds: float, repeats: int) -> list[dict]:
     return rows
 
 
-def print_table(rows: list[dict]) -> None:
-    cols = list(rows[0])
-    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in cols]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
-    for r in rows:
-        print("  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", nargs="+", default=None, help="shipped config names (default: all)")
@@ -139,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in names:
         rows += bench_one(name, args.seconds, max(1, args.repeats))
-    print_table(rows)
+    print_records(rows, list(rows[0]))
     meta = {
         "flops_method": "torch.utils.flop_counter.FlopCounterMode (matmul/conv, 2 FLOPs per MAC), 1 s of audio",
         "rtf": f"median of {args.repeats} runs on {args.seconds} s of audio, lower is faster",

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from codeckit.bench.table import format_table
+
 VOICES = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-us+f3", "en-gb+f2", "en-us+m4", "en-gb-x-gbclan"]
 
 
@@ -177,15 +179,15 @@ def run_method(name: str, spec: dict, train, evalset, batches, args: argparse.Na
 
 def table(results: list[dict[str, Any]]) -> str:
     """Plain-text table of the results."""
-    head = f"{'quantizer':<28}{'util %':>8}{'util/level %':>26}{'perplexity':>12}{'rel MSE':>10}{'train s':>9}"
-    lines = [head, "-" * len(head)]
+    header = ["quantizer", "util %", "util/level %", "perplexity", "rel MSE", "train s"]
+    rows = []
     for r in results:
         per = "/".join(f"{100 * u:.0f}" for u in r["utilization"]) if r["levels"] > 1 else ""
-        lines.append(
-            f"{r['name']:<28}{100 * r['utilization_mean']:>8.1f}{per:>26}{r['perplexity'][0]:>12.0f}"
-            f"{r['relative_mse']:>10.4f}{r['train_seconds']:>9.1f}"
+        rows.append(
+            [r["name"], f"{100 * r['utilization_mean']:.1f}", per, f"{r['perplexity'][0]:.0f}"]
+            + [f"{r['relative_mse']:.4f}", f"{r['train_seconds']:.1f}"]
         )
-    return "\n".join(lines)
+    return format_table(header, rows, align="<>>>>>")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from codeckit.bench.table import print_table
+
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "codeckit" / "configs" / "train"
 
 
@@ -130,17 +132,24 @@ def main() -> int:
             rows.append({"config": name, "error": (out.stderr.strip().splitlines() or ["failed"])[-1]})
         else:
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(f"{'config':18s} {'device':8s} {'batch':>5s} {'seg':>7s} {'steps/s':>8s} {'audio s/s':>9s} {'peak MB':>8s}")
-    for r in rows:
-        if "error" in r:
-            print(f"{r['config']:18s} error: {r['error']}")
-            continue
-        print(
-            f"{r['config']:18s} {r['device']:8s} {r['batch_size']:5d} {r['segment_samples']:7d} "
-            f"{r['steps_per_s']:8.3f} {r['audio_s_per_s']:9.3f} {r['peak_mem_mb']:8.0f}"
-        )
+    print_results(rows)
     Path(args.out).write_text(json.dumps(rows, indent=2))
     return 0
+
+
+def print_results(rows: list[dict]) -> None:
+    """One line per config: its throughput and peak memory, or its error."""
+    header = ["config", "device", "batch", "seg", "steps/s", "audio s/s", "peak MB"]
+    cells = []
+    for r in rows:
+        if "error" in r:
+            cells.append([r["config"], f"error: {r['error']}"])
+            continue
+        cells.append(
+            [r["config"], r["device"], str(r["batch_size"]), str(r["segment_samples"]), f"{r['steps_per_s']:.3f}"]
+            + [f"{r['audio_s_per_s']:.3f}", f"{r['peak_mem_mb']:.0f}"]
+        )
+    print_table(header, cells, align="<<>>>>>")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from codeckit.bench.table import print_table
 from codeckit.fileio import write_text_atomic
 
 RECIPE = Path(__file__).resolve().parents[1] / "egs" / "synth_speech" / "codec"
@@ -251,20 +252,25 @@ def compare(rows: list[dict], facts: dict, tolerance: float) -> None:
         r["same_loss"] = rel[-1] <= tolerance and r["curve_rel_diff"] <= tolerance
 
 
-def print_table(rows: list[dict]) -> None:
-    head = f"{'variant':18s} {'thr':>5s} {'s/step':>7s} {'steps/s':>7s} {'audio s/s':>9s} {'x base':>6s}"
-    print(head + f" {'warm-up s':>9s} {'loss@K':>8s} {'vs base':>8s} {'curve':>7s} same")
-    for r in rows:
-        if "error" in r:
-            print(f"{r['variant']:18s} error: {r['error']}")
-            continue
-        cells = [f"{r['threads']:>2d}/{r['interop_threads']:<2d}", f"{r['s_per_step']:7.3f}"]
-        cells.append(f"{r['steps_per_s']:7.3f}")
-        cells += [f"{r['audio_s_per_s']:9.2f}", f"{r.get('speedup', float('nan')):6.2f}", f"{r['warmup_extra_s']:9.1f}"]
-        if "loss" in r:
-            cells += [f"{r['loss']:8.4f}", f"{100 * r['loss_rel_diff']:7.2f}%", f"{100 * r['curve_rel_diff']:6.2f}%"]
-            cells.append("yes" if r["same_loss"] else "NO")
-        print(f"{r['variant']:18s} " + " ".join(cells) + (f"  ({r['note']})" if "note" in r else ""))
+def print_results(rows: list[dict]) -> None:
+    """One line per variant: its speed against the baseline and its loss after K steps, or its error."""
+    header = ["variant", "thr", "s/step", "steps/s", "audio s/s", "x base", "warm-up s", "loss@K", "vs base", "curve"]
+    print_table([*header, "same"], [_row_cells(r) for r in rows], align="<" + ">" * 9 + "<")
+
+
+def _row_cells(r: dict) -> list[str]:
+    """A result row's cells (an error's message in place of the numbers; a note after them)."""
+    if "error" in r:
+        return [r["variant"], f"error: {r['error']}"]
+    cells = [r["variant"], f"{r['threads']}/{r['interop_threads']}", f"{r['s_per_step']:.3f}"]
+    cells += [f"{r['steps_per_s']:.3f}", f"{r['audio_s_per_s']:.2f}", f"{r.get('speedup', float('nan')):.2f}"]
+    cells.append(f"{r['warmup_extra_s']:.1f}")
+    if "loss" in r:
+        cells += [f"{r['loss']:.4f}", f"{100 * r['loss_rel_diff']:.2f}%", f"{100 * r['curve_rel_diff']:.2f}%"]
+        cells.append("yes" if r["same_loss"] else "NO")
+    else:
+        cells += ["", "", "", ""]
+    return cells + ([f"({r['note']})"] if "note" in r else [])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({facts['audio_s_per_step']:g} s of audio per step), data {facts['data']}, "
         f"{args.warmup} warm-up + {args.steps} timed steps, loss after K steps"
     )
-    print_table(result["rows"])
+    print_results(result["rows"])
     print(f"wrote {args.out}")
     return 0
 

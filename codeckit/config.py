@@ -1,7 +1,9 @@
 """YAML configs read into dataclasses that reject unknown keys, wrong types and missing keys.
 
 A recipe's conf file is the whole truth about a run: every key it holds is checked
-against a dataclass schema, and every error names the key and the file.
+against a dataclass schema, and every error names the key and the file. A file may start from others
+(`include: base.yaml`, or a list applied in order, paths relative to it) and override their keys:
+mappings merge key by key, its own values win, lists and scalars replace.
 """
 
 from __future__ import annotations
@@ -23,21 +25,79 @@ from codeckit.fileio import write_text_atomic
 T = TypeVar("T")
 
 
+INCLUDE_KEY = "include"  # top-level key naming the files a config starts from
+
+
 def read_yaml(path: str | os.PathLike) -> Any:
-    """Parse a YAML file, naming the file on any error."""
+    """Parse a YAML config file with its `include:`s composed, naming the file on any error."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
-    try:
-        return yaml.safe_load(p.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{p}: invalid YAML ({' '.join(str(e).split())})") from None
+    return _compose(p, _parse_yaml(p), (p,))
 
 
 def load_config(path: str | os.PathLike, cls: type[T]) -> T:
-    """Read a YAML file into the dataclass `cls`, strictly."""
+    """Read a YAML file (includes composed) into the dataclass `cls`, strictly."""
     data = read_yaml(path)
     return from_dict(cls, {} if data is None else data, source=str(path))
+
+
+def merge_config(base: Mapping, override: Mapping) -> dict:
+    """`override` laid over `base`: mappings merge key by key (recursively), any other value replaces."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_config(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _compose(path: Path, data: Any, chain: tuple[Path, ...]) -> Any:
+    """`data` (parsed from `path`) over the files its `include:` names, in order; `chain` is the files that
+    led here (`path` last), so that a cycle is named instead of recursing forever."""
+    if not isinstance(data, Mapping) or INCLUDE_KEY not in data:
+        return data
+    composed: dict = {}
+    for inc in _include_paths(path, data[INCLUDE_KEY]):
+        composed = merge_config(composed, _read_included(inc, path, chain))
+    return merge_config(composed, {k: v for k, v in data.items() if k != INCLUDE_KEY})
+
+
+def _include_paths(path: Path, value: Any) -> list[Path]:
+    """The files `include: value` in `path` names, relative to `path`'s folder (absolute ones as given)."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError(f"{_shown(path)}: '{INCLUDE_KEY}' must be a path or a list of paths, got {value!r}")
+    return [path.parent / n for n in names]
+
+
+def _read_included(inc: Path, including: Path, chain: tuple[Path, ...]) -> dict:
+    """The composed mapping of the included file `inc`; a missing file, a cycle or a non-mapping is an error."""
+    if not inc.is_file():
+        raise ConfigError(f"{_shown(including)}: included file not found: {_shown(inc)}")
+    if any(inc.resolve() == p.resolve() for p in chain):
+        raise ConfigError(f"{_shown(including)}: include cycle: {' -> '.join(_shown(p) for p in (*chain, inc))}")
+    data = _compose(inc, _parse_yaml(inc), (*chain, inc))
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        kind = type(data).__name__
+        raise ConfigError(f"{_shown(including)}: included file {_shown(inc)} must hold a mapping, got {kind}")
+    return dict(data)
+
+
+def _shown(p: Path) -> str:
+    """`p` for a message, with `dir/../` collapsed (include paths pile them up)."""
+    return os.path.normpath(p)
+
+
+def _parse_yaml(p: Path) -> Any:
+    """Parse one YAML file as it stands, naming the file on any error."""
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {_shown(p)}")
+    try:
+        return yaml.safe_load(p.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{_shown(p)}: invalid YAML ({' '.join(str(e).split())})") from None
 
 
 def from_dict(cls: type[T], data: Any, source: str = "<dict>", prefix: str = "") -> T:

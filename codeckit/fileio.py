@@ -1,11 +1,12 @@
-"""Atomic file writes: write to a temporary name beside the target, then rename."""
+"""File helpers: atomic writes (to a temporary name beside the target, then a rename), reading
+Kaldi-style `ID VALUE` list files, and reading a safetensors file with its metadata."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -46,3 +47,35 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write `text` to `path` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def read_id_lines(
+    path: str | os.PathLike, malformed: Callable[[int, str], Exception]
+) -> Iterator[tuple[int, str, str]]:
+    """Yield (line number, id, value) for each non-blank `ID VALUE` line of a Kaldi-style list, the value stripped.
+
+    A line without both raises `malformed(line number, line)` when reached, so each caller words its own error.
+    """
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise malformed(n, line)
+        yield n, parts[0], parts[1].strip()
+
+
+def read_safetensors(
+    path: Path, framework: str, error: type[Exception], what: str
+) -> tuple[dict[str, str], dict[str, object]]:
+    """(metadata, tensors) of the safetensors file `path` (numpy arrays or torch tensors per `framework`).
+
+    A file that cannot be read or parsed raises `error` naming the path and `what` it should have been.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework=framework) as f:
+            return f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise error(f"{path}: not a readable safetensors {what} ({e})") from None

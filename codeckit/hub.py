@@ -25,7 +25,7 @@ from pathlib import Path
 
 from codeckit.convert import converter
 from codeckit.errors import HubError, ModelDirError
-from codeckit.modeldir import CONFIG_NAME, WEIGHTS_NAME
+from codeckit.modeldir import CONFIG_NAME, DEFAULT_CACHE, WEIGHTS_NAME
 
 HF_PREFIX = "hf:"
 FORMATS = ("codeckit", "snac", "encodec", "dac", "mimi")
@@ -72,7 +72,6 @@ def parse_hub_spec(spec: str) -> HubSpec:
 
 def hub_cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     """Where converted hub models are kept: `<cache_dir>/hf` (default `~/.cache/codeckit/models/hf`)."""
-    from codeckit.api import DEFAULT_CACHE
 
     return Path(cache_dir if cache_dir is not None else DEFAULT_CACHE).expanduser() / "hf"
 

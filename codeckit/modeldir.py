@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from codeckit.fileio import atomic_path, write_text_atomic
 
 CONFIG_NAME = "config.yaml"
 WEIGHTS_NAME = "model.safetensors"
+DEFAULT_CACHE = Path("~/.cache/codeckit/models")  # where `codeckit.load(name)` looks for a model by name
 
 
 def save_model_dir(
@@ -49,17 +50,34 @@ def read_model_dir(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, t
             pickles = sorted(x.name for x in p.glob("*.bin")) + sorted(x.name for x in p.glob("*.pt*"))
             hint = f"; found {', '.join(pickles)}: convert it with `codeckit convert`" if pickles else ""
             raise ModelDirError(f"model directory {p} has no {f.name}{hint}")
-    try:
-        config = yaml.safe_load(cfg_path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        raise ModelDirError(f"{cfg_path}: invalid YAML ({_one_line(e)})") from None
-    if not isinstance(config, dict):
-        raise ModelDirError(f"{cfg_path}: expected a mapping at top level")
+    yaml_errors = (yaml.YAMLError, UnicodeDecodeError)
+    config = read_mapping(cfg_path, yaml.safe_load, yaml_errors, "invalid YAML", "expected a mapping at top level")
     try:
         tensors = load_file(str(w_path))
     except (SafetensorError, OSError, ValueError) as e:
         raise ModelDirError(f"{w_path}: cannot read safetensors file ({_one_line(e)})") from None
     return config, tensors
+
+
+def read_mapping(
+    path: Path,
+    parse: Callable[[str], Any],
+    errors: tuple[type[BaseException], ...],
+    invalid: str,
+    not_mapping: str,
+) -> dict[str, Any]:
+    """The mapping that `parse` (e.g. json.loads) reads from the file `path`, else a one-line ModelDirError.
+
+    `errors` are the exceptions that mean an unreadable file, reported as `invalid`; a parsed value that is not
+    a mapping is reported as `not_mapping`.
+    """
+    try:
+        data = parse(path.read_text())
+    except errors as e:
+        raise ModelDirError(f"{path}: {invalid} ({_one_line(e)})") from None
+    if not isinstance(data, dict):
+        raise ModelDirError(f"{path}: {not_mapping}")
+    return data
 
 
 def _one_line(e: BaseException) -> str:

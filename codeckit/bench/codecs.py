@@ -16,6 +16,7 @@ import torch
 from codeckit.audio import resample
 from codeckit.baselines.base import fit_length
 from codeckit.bench.specs import CodecEntry
+from codeckit.chunking import round_up
 
 
 @dataclass
@@ -37,36 +38,39 @@ class NeuralCodec:
         from codeckit.codecs import load_codec
 
         self.codec = load_codec(model_dir)
-        self.sample_rate = self.codec.sample_rate
-        self.delay_s = self.codec.delay / self.sample_rate
+        self.spec = self.codec.spec
+        self.sample_rate = self.spec.sample_rate
+        self.delay_s = self.spec.delay / self.sample_rate
 
     @property
     def codebook_sizes(self) -> list[int]:
-        return self.codec.codebook_sizes
+        """Codebook size per level."""
+        return list(self.spec.codebook_sizes)
 
     @property
     def frame_rates(self) -> list[float]:
-        return self.codec.frame_rates
+        """Codes per second, per level."""
+        return self.spec.frame_rates
 
     def run(self, audio: torch.Tensor) -> CodecRun:
         """Mono `(1, T)` at `sample_rate` through the model (repeated to its channel count)."""
-        x = audio[None].repeat(1, self.codec.channels, 1)
+        x = audio[None].repeat(1, self.spec.channels, 1)
         with torch.inference_mode():
             t0 = time.perf_counter()
             codes = self.codec.encode(x)
             t1 = time.perf_counter()
             y = self.codec.decode(codes, length=x.shape[-1])
             t2 = time.perf_counter()
-        padded = self.codec.n_frames(x.shape[-1])[0] * self.codec.hop_lengths[0]
-        bits = self.codec.bitrate() * padded / self.sample_rate
+        bitrate = self.spec.bitrate()
+        bits = bitrate * round_up(x.shape[-1], self.spec.pad_multiple) / self.sample_rate
         tokens = [c[0].cpu().numpy().astype(np.int64) for c in codes]
-        return CodecRun(y[0].mean(0, keepdim=True).float(), bits, self.codec.bitrate(), t1 - t0, t2 - t1, tokens)
+        return CodecRun(y[0].mean(0, keepdim=True).float(), bits, bitrate, t1 - t0, t2 - t1, tokens)
 
     def tokens(self, audio: np.ndarray) -> list[np.ndarray]:
         """Mono `(samples,)` float32 at `sample_rate` -> one 1-D int64 array of codes per level."""
         x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None, None]
         with torch.inference_mode():
-            codes = self.codec.encode(x.repeat(1, self.codec.channels, 1))
+            codes = self.codec.encode(x.repeat(1, self.spec.channels, 1))
         return [c[0].cpu().numpy().astype(np.int64) for c in codes]
 
 
@@ -129,11 +133,11 @@ def stability_tests(entry: CodecEntry, sample_rate: int) -> dict[str, Callable[[
     runner = open_codec(entry, sample_rate)
     if not isinstance(runner, NeuralCodec):
         return {}
-    codec = runner.codec
+    codec, spec = runner.codec, runner.spec
 
     def at_codec_rate(fn: Callable[..., float]) -> Callable[[np.ndarray], float]:
         def run(audio: np.ndarray) -> float:
-            x = resample(torch.from_numpy(np.asarray(audio, np.float32))[None], sample_rate, codec.sample_rate)
+            x = resample(torch.from_numpy(np.asarray(audio, np.float32))[None], sample_rate, spec.sample_rate)
             return fn(runner.tokens, x[0].numpy())
 
         return run
@@ -142,7 +146,7 @@ def stability_tests(entry: CodecEntry, sample_rate: int) -> dict[str, Callable[[
         "stab.shift": at_codec_rate(lambda enc, x: stability.shift_instability(enc, x, codec.hop_length)),
         "stab.context": at_codec_rate(
             lambda enc, x: stability.context_instability(
-                enc, x, codec.hop_lengths, codec.pad_multiple, codec.sample_rate
+                enc, x, list(spec.hop_lengths), spec.pad_multiple, spec.sample_rate
             )
         ),
         "stab.noise": at_codec_rate(stability.noise_instability),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codeckit.errors import AudioError
+from codeckit.fileio import read_id_lines
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
@@ -23,6 +24,7 @@ class Item:
 
     @property
     def key(self) -> str:
+        """The result cache's key: the id and the content hash, so an edited file is scored again."""
         return f"{self.id}:{self.sha1}"
 
 
@@ -59,15 +61,13 @@ def list_items(source: str | Path) -> list[Item]:
             if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES:
                 pairs.append((_safe_id(str(p.relative_to(source).with_suffix(""))), p))
     elif source.is_file():
-        for n, line in enumerate(source.read_text().splitlines(), 1):
-            if not line.strip():
-                continue
-            parts = line.split(maxsplit=1)
-            if len(parts) != 2:
-                raise AudioError(f"{source}:{n}: expected 'ID PATH', got '{line.strip()}'")
-            if parts[1].rstrip().endswith("|"):
+        lines = read_id_lines(
+            source, lambda n, line: AudioError(f"{source}:{n}: expected 'ID PATH', got '{line.strip()}'")
+        )
+        for n, key, value in lines:
+            if value.endswith("|"):
                 raise AudioError(f"{source}:{n}: piped commands are not supported; give a file path")
-            pairs.append((_safe_id(parts[0]), Path(parts[1].strip())))
+            pairs.append((_safe_id(key), Path(value)))
     else:
         raise AudioError(f"data not found: {source} (expected a directory of audio files or a wav.scp)")
     if not pairs:

@@ -17,6 +17,7 @@ from codeckit.bench.data import Item
 from codeckit.bench.runner import decoded_path, work_dir
 from codeckit.bench.specs import CodecEntry
 from codeckit.bench.summary import CodecSummary, finite
+from codeckit.bench.table import markdown_table
 from codeckit.fileio import atomic_path, write_text_atomic
 from codeckit.metrics.stability import STABILITY_LABELS, STABILITY_NOTE
 from codeckit.metrics.suite import METRICS
@@ -83,10 +84,8 @@ def table(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> tuple[li
 
 
 def markdown(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> str:
-    header, rows = table(summaries, metrics)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    """The leaderboard as a markdown table (the table of results.md, and what `codeckit bench` prints)."""
+    return markdown_table(*table(summaries, metrics))
 
 
 def _notes(summaries: Sequence[CodecSummary], metrics: Sequence[str], jobs: int) -> list[str]:
@@ -249,14 +248,33 @@ def write_reports(
     n_examples: int = 3,
 ) -> dict[str, Path]:
     """Write every output under `out_dir`; returns their paths by kind."""
-    from codeckit.audio import read_audio, write_audio
-
     out = Path(out_dir)
     paths = {k: out / n for k, n in [("markdown", "results.md"), ("csv", "results.csv"), ("per_file_csv",
              "per_file.csv"), ("json", "results.json"), ("html", "index.html")]}  # fmt: skip
     notes = _notes(summaries, metrics, jobs)
     write_text_atomic(paths["markdown"], markdown(summaries, metrics) + "\n" + "".join(f"- {n}\n" for n in notes))
+    write_text_atomic(paths["csv"], _csv_text(*_summary_csv(summaries, metrics)))
+    keys = list(per_file[0]) if per_file else ["codec", "file"]
+    write_text_atomic(paths["per_file_csv"], _csv_text(keys, [[r[k] for k in keys] for r in per_file]))
+    doc = _json_doc(summaries, per_file, metrics, notes)
+    write_text_atomic(paths["json"], json.dumps(doc, indent=2, default=str) + "\n")
+    plots = []
+    for m in metrics:
+        p = out / "plots" / f"{m}.png"
+        _plot(summaries, m, p)
+        plots.append(os.path.relpath(p, out))
+        paths[f"plot_{m}"] = p
+    examples = _write_examples(out, entries, list(items)[:n_examples])
+    svg = quality_plot_svg(summaries, metrics)
+    if svg:
+        paths["quality_plot"] = out / "plots" / "quality_vs_bitrate.svg"
+        write_text_atomic(paths["quality_plot"], svg)
+    write_text_atomic(paths["html"], _html(summaries, metrics, plots, examples, notes, svg))
+    return paths
 
+
+def _summary_csv(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> tuple[list[str], list[list]]:
+    """Header and rows of results.csv: the leaderboard's numbers unformatted, failures counted per metric."""
     fields = ["codec", "kind", "nominal_bps", "effective_bps", "effective_source", "disk_bps", "delay_ms"]
     fields += ["delay_source"]
     fields += [f"{m}{suffix}" for m in metrics for suffix in ("", "_failed")]
@@ -270,10 +288,14 @@ def write_reports(
             row += [s.metrics[m].mean, s.metrics[m].n_failed]
         row += [s.stability[k].mean if k in s.stability else None for k in STABILITY_LABELS]
         rows.append(row + [s.encode_rtf, s.decode_rtf, s.files, s.failed_files])
-    write_text_atomic(paths["csv"], _csv_text(fields, rows))
-    keys = list(per_file[0]) if per_file else ["codec", "file"]
-    write_text_atomic(paths["per_file_csv"], _csv_text(keys, [[r[k] for k in keys] for r in per_file]))
-    doc = {
+    return fields, rows
+
+
+def _json_doc(
+    summaries: Sequence[CodecSummary], per_file: Sequence[dict], metrics: Sequence[str], notes: Sequence[str]
+) -> dict:
+    """results.json: what each metric is, the notes, every codec's summary and every file's row."""
+    return {
         "metrics": {
             m: {
                 "label": METRICS[m].label,
@@ -286,17 +308,16 @@ def write_reports(
         "codecs": [asdict(s) for s in summaries],
         "files": list(per_file),
     }
-    write_text_atomic(paths["json"], json.dumps(doc, indent=2, default=str) + "\n")
 
-    plots = []
-    for m in metrics:
-        p = out / "plots" / f"{m}.png"
-        _plot(summaries, m, p)
-        plots.append(os.path.relpath(p, out))
-        paths[f"plot_{m}"] = p
+
+def _write_examples(
+    out: Path, entries: Sequence[CodecEntry], items: Sequence[Item]
+) -> list[tuple[str, str, list[tuple[str, str | None]]]]:
+    """Write each item's original as a mono wav for the page; (id, original, [(codec, decoded or None)]) per item."""
+    from codeckit.audio import read_audio, write_audio
 
     examples = []
-    for item in list(items)[:n_examples]:
+    for item in items:
         original = out / "audio" / "original" / f"{item.id}.wav"
         audio, sr = read_audio(item.path, channels="mono")
         write_audio(original, audio, sr)
@@ -305,9 +326,4 @@ def write_reports(
             d = decoded_path(work_dir(out, entry), item)
             decoded.append((entry.name, os.path.relpath(d, out) if d.exists() else None))
         examples.append((item.id, os.path.relpath(original, out), decoded))
-    svg = quality_plot_svg(summaries, metrics)
-    if svg:
-        paths["quality_plot"] = out / "plots" / "quality_vs_bitrate.svg"
-        write_text_atomic(paths["quality_plot"], svg)
-    write_text_atomic(paths["html"], _html(summaries, metrics, plots, examples, notes, svg))
-    return paths
+    return examples

@@ -81,6 +81,7 @@ def _token_bitrates(
 
 
 def _mean(records: Sequence[Record]) -> MetricSummary:
+    """The mean of the records that succeeded, with the failures counted and their errors kept."""
     vals = [r.value for r in records if r.error is None]
     errs = [r.error for r in records if r.error is not None]
     return MetricSummary(float(np.mean(vals)) if vals else None, len(vals), len(errs), errs)
@@ -98,61 +99,79 @@ def summarize(
     out_dir = Path(out_dir)
     summaries, rows = [], []
     for entry in entries:
-        per: dict[str, list[Record]] = {}
-        ok_items = []
-        run_errors = []
-        for item in items:
-            stored = cache.get(entry.key, item.key)
-            row: dict = {"codec": entry.name, "file": item.id}
-            for k in (*RUN_KEYS, *STABILITY_KEYS, DELAY_KEY, *metrics):
-                r = stored.get(k)
-                row[k] = None if r is None else (r.value if r.error is None else f"ERROR: {r.error}")
-                if r is not None:
-                    per.setdefault(k, []).append(r)
-            rows.append(row)
-            run = [stored.get(k) for k in RUN_KEYS]
-            if all(r is not None and r.error is None for r in run):
-                ok_items.append(item)
-            else:
-                run_errors += [f"{item.id}: {r.error}" for r in run[:1] if r is not None and r.error]
-
-        def total(k: str, per: dict = per) -> float:
-            return sum(r.value for r in per.get(k, []) if r.error is None)
-
-        seconds = total("run.seconds")
-        if entry.kind == "model":
-            (effective, disk), source = _token_bitrates(entry, ok_items, out_dir, seconds), "token entropy"
-        else:
-            effective, source = (total("run.bits") / seconds if seconds else None), "bytes produced"
-            disk = effective
-        nominal = [r.value for r in per.get("run.nominal_bps", []) if r.error is None]
-        ms = {m: _mean(per.get(m, [])) for m in metrics}
-        stability = {k: _mean(per[k]) for k in STABILITY_KEYS if k in per}
-        delay = delays[entry.key]
-        summaries.append(
-            CodecSummary(
-                name=entry.name,
-                kind=entry.kind,
-                key=entry.key,
-                files=len(items),
-                failed_files=len(items) - len(ok_items),
-                nominal_bps=float(np.mean(nominal)) if nominal else None,
-                effective_bps=effective,
-                effective_source=source,
-                disk_bps=disk,
-                delay_ms=1000.0 * delay.used_s,
-                delay_source=delay.source,
-                delay_estimate_ms=None if delay.estimate_s is None else 1000.0 * delay.estimate_s,
-                delay_method=delay.method,
-                encode_rtf=total("run.encode_s") / seconds if seconds else None,
-                decode_rtf=total("run.decode_s") / seconds if seconds else None,
-                metrics=ms,
-                stability=stability,
-                run_errors=run_errors,
-            )
-        )
+        per, ok_items, run_errors = _collect(entry, items, cache, metrics, rows)
+        summaries.append(_summary(entry, items, ok_items, per, run_errors, out_dir, metrics, delays[entry.key]))
     return summaries, rows
 
 
+def _collect(
+    entry: CodecEntry, items: Sequence[Item], cache: ResultCache, metrics: Sequence[str], rows: list[dict]
+) -> tuple[dict[str, list[Record]], list[Item], list[str]]:
+    """One codec's cached records by key, the items whose run succeeded and the run errors; appends per-file rows."""
+    per: dict[str, list[Record]] = {}
+    ok_items = []
+    run_errors = []
+    for item in items:
+        stored = cache.get(entry.key, item.key)
+        row: dict = {"codec": entry.name, "file": item.id}
+        for k in (*RUN_KEYS, *STABILITY_KEYS, DELAY_KEY, *metrics):
+            r = stored.get(k)
+            row[k] = None if r is None else (r.value if r.error is None else f"ERROR: {r.error}")
+            if r is not None:
+                per.setdefault(k, []).append(r)
+        rows.append(row)
+        run = [stored.get(k) for k in RUN_KEYS]
+        if all(r is not None and r.error is None for r in run):
+            ok_items.append(item)
+        else:
+            run_errors += [f"{item.id}: {r.error}" for r in run[:1] if r is not None and r.error]
+    return per, ok_items, run_errors
+
+
+def _summary(
+    entry: CodecEntry,
+    items: Sequence[Item],
+    ok_items: list[Item],
+    per: dict[str, list[Record]],
+    run_errors: list[str],
+    out_dir: Path,
+    metrics: Sequence[str],
+    delay: CodecDelay,
+) -> CodecSummary:
+    """One codec's leaderboard row from its records: bitrates, delay, speed and each metric's mean."""
+
+    def total(k: str) -> float:
+        return sum(r.value for r in per.get(k, []) if r.error is None)
+
+    seconds = total("run.seconds")
+    if entry.kind == "model":
+        (effective, disk), source = _token_bitrates(entry, ok_items, out_dir, seconds), "token entropy"
+    else:
+        effective, source = (total("run.bits") / seconds if seconds else None), "bytes produced"
+        disk = effective
+    nominal = [r.value for r in per.get("run.nominal_bps", []) if r.error is None]
+    return CodecSummary(
+        name=entry.name,
+        kind=entry.kind,
+        key=entry.key,
+        files=len(items),
+        failed_files=len(items) - len(ok_items),
+        nominal_bps=float(np.mean(nominal)) if nominal else None,
+        effective_bps=effective,
+        effective_source=source,
+        disk_bps=disk,
+        delay_ms=1000.0 * delay.used_s,
+        delay_source=delay.source,
+        delay_estimate_ms=None if delay.estimate_s is None else 1000.0 * delay.estimate_s,
+        delay_method=delay.method,
+        encode_rtf=total("run.encode_s") / seconds if seconds else None,
+        decode_rtf=total("run.decode_s") / seconds if seconds else None,
+        metrics={m: _mean(per.get(m, [])) for m in metrics},
+        stability={k: _mean(per[k]) for k in STABILITY_KEYS if k in per},
+        run_errors=run_errors,
+    )
+
+
 def finite(x: float | None) -> bool:
+    """Whether `x` is a number to show: not None, NaN or infinite."""
     return x is not None and math.isfinite(x)

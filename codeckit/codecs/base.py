@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codeckit.metrics.bitrate import nominal_bitrate
+from codeckit.chunking import round_up
+from codeckit.codec_spec import CodecSpec
 from codeckit.nn.streaming import Streamable
 from codeckit.quantizers.base import Quantizer
 from codeckit.registry import CODECS, DECODERS, ENCODERS, QUANTIZERS, check_kwargs
@@ -85,15 +86,24 @@ class Codec(Streamable, nn.Module):
 
     @property
     def codebook_sizes(self) -> list[int]:
+        """Codebook size per level (coarse to fine)."""
         return list(self.quantizer.codebook_sizes)
 
     @property
+    def spec(self) -> CodecSpec:
+        """The codec's declaration as one value: what token files and ONNX exports store."""
+        hops, sizes = tuple(self.hop_lengths), tuple(self.codebook_sizes)
+        return CodecSpec(self.sample_rate, self.channels, hops, sizes, self.pad_multiple, self.delay)
+
+    @property
     def n_levels(self) -> int:
+        """Number of code levels."""
         return len(self.codebook_sizes)
 
     @property
     def frame_rates(self) -> list[float]:
-        return [self.sample_rate / h for h in self.hop_lengths]
+        """Codes per second, per level."""
+        return self.spec.frame_rates
 
     @property
     def pad_multiple(self) -> int:
@@ -109,11 +119,11 @@ class Codec(Streamable, nn.Module):
 
     def bitrate(self, n_quantizers: int | None = None) -> float:
         """Nominal bits per second with the first `n_quantizers` levels (all by default)."""
-        return nominal_bitrate(self.sample_rate, self.hop_lengths, self.codebook_sizes, n_quantizers)
+        return self.spec.bitrate(n_quantizers)
 
     def n_frames(self, length: int) -> list[int]:
         """Code frames per level for an input of `length` samples."""
-        padded = math.ceil(length / self.pad_multiple) * self.pad_multiple
+        padded = round_up(length, self.pad_multiple)
         return [padded // h for h in self.hop_lengths]
 
     # -- running ------------------------------------------------------------------------------
@@ -223,7 +233,7 @@ class Codec(Streamable, nn.Module):
         """Items grouped by padded length: [(item indices, padded length)], shortest first."""
         groups: dict[int, list[int]] = {}
         for i, n in enumerate(lengths):
-            groups.setdefault(math.ceil(n / self.pad_multiple) * self.pad_multiple, []).append(i)
+            groups.setdefault(round_up(n, self.pad_multiple), []).append(i)
         return [(idx, padded) for padded, idx in sorted(groups.items())]
 
     def _masked(self, audio: torch.Tensor, idx: list[int], lengths: list[int], padded: int) -> torch.Tensor:

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 
+from codeckit.commands import add_command
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    """Attach `bench` to the top-level subparsers."""
+    p = add_command(
+        sub,
         "bench",
-        help="score codecs on a set of files and write a leaderboard",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "score codecs on a set of files and write a leaderboard",
+        __doc__,
         epilog="SPEC: a model directory, opus:BITRATE (bit/s, e.g. opus:6000), codec2:MODE (e.g. codec2:3200), "
         "identity, or identity:MS (played MS ms late, no declared delay); NAME=SPEC sets the name shown.",
     )
@@ -42,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, print the leaderboard and say what was computed and written."""
     import logging
 
     from codeckit.bench import run_bench

@@ -13,17 +13,56 @@ from __future__ import annotations
 import argparse
 import logging
 
+from codeckit.commands import add_command
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "corpus",
-        help="make, download and list corpora",
-        description=__doc__,
-        formatter_class=argparse.RawTextHelpFormatter,
-    )
-    cs = p.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+    """Attach `corpus` and its actions (synth, download, prepare, subset) to the top-level subparsers."""
+    p = add_command(sub, "corpus", "make, download and list corpora", __doc__, raw_help=True)
+    actions = p.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+    _add_synth(actions)
+    _add_download(actions)
+    _add_prepare(actions)
+    _add_subset(actions)
 
-    s = cs.add_parser("synth", help="make the synthetic speech corpus", description="Make or complete the corpus.")
+
+def _add_download(actions: argparse._SubParsersAction) -> None:
+    """`corpus download`: which corpus, where, and LibriTTS's parts."""
+    d = actions.add_parser("download", help="download and extract a real corpus")
+    d.add_argument("corpus", choices=["libritts", "ljspeech", "vctk"])
+    d.add_argument("--dest", required=True, help="download folder (archives and extracted corpus)")
+    d.add_argument("--parts", nargs="*", default=[], help="LibriTTS parts, e.g. train-clean-100 dev-clean test-clean")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d.set_defaults(func=run_download)
+
+
+def _add_prepare(actions: argparse._SubParsersAction) -> None:
+    """`corpus prepare`: the corpus folder and how it is split (LibriTTS parts, VCTK held-out speakers)."""
+    r = actions.add_parser("prepare", help="write data dirs from a real corpus")
+    r.add_argument("corpus", choices=["libritts", "ljspeech", "vctk"])
+    r.add_argument("--src", required=True, help="LibriTTS/ folder, LJSpeech-1.1/ folder or VCTK-Corpus-0.92/ folder")
+    r.add_argument("--out", required=True, help="where data/{train,dev,test} go")
+    r.add_argument("--train-parts", nargs="+", default=["train-clean-100"], help="LibriTTS parts for train")
+    r.add_argument("--dev-parts", nargs="+", default=["dev-clean"], help="LibriTTS parts for dev")
+    r.add_argument("--test-parts", nargs="+", default=["test-clean"], help="LibriTTS parts for test")
+    r.add_argument("--mic", default="mic1", choices=["mic1", "mic2"], help="VCTK microphone")
+    r.add_argument("--test-speakers", type=int, default=8, help="VCTK: held-out test speakers")
+    r.add_argument("--dev-speakers", type=int, default=4, help="VCTK: held-out dev speakers")
+    r.set_defaults(func=run_prepare)
+
+
+def _add_subset(actions: argparse._SubParsersAction) -> None:
+    """`corpus subset`: source and new data dir, and how many utterances to keep."""
+    b = actions.add_parser("subset", help="N evenly spaced utterances of a data dir")
+    b.add_argument("src", help="data dir with wav.scp and utt2spk")
+    b.add_argument("dst", help="new data dir")
+    b.add_argument("--n", type=int, required=True, help="utterances to keep")
+    b.set_defaults(func=run_subset)
+
+
+def _add_synth(actions: argparse._SubParsersAction) -> None:
+    """`corpus synth`: the corpus size, text, voices, recording chain and parallelism."""
+    s = actions.add_parser("synth", help="make the synthetic speech corpus", description="Make or complete the corpus.")
     s.add_argument("--out", required=True, help="corpus directory (made or completed; cached per utterance)")
     s.add_argument(
         "--size",
@@ -57,38 +96,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
 
-    d = cs.add_parser("download", help="download and extract a real corpus")
-    d.add_argument("corpus", choices=["libritts", "ljspeech", "vctk"])
-    d.add_argument("--dest", required=True, help="download folder (archives and extracted corpus)")
-    d.add_argument("--parts", nargs="*", default=[], help="LibriTTS parts, e.g. train-clean-100 dev-clean test-clean")
-    d.add_argument("--no-progress", action="store_true", help="no progress bar")
-    d.set_defaults(func=run_download)
-
-    r = cs.add_parser("prepare", help="write data dirs from a real corpus")
-    r.add_argument("corpus", choices=["libritts", "ljspeech", "vctk"])
-    r.add_argument("--src", required=True, help="LibriTTS/ folder, LJSpeech-1.1/ folder or VCTK-Corpus-0.92/ folder")
-    r.add_argument("--out", required=True, help="where data/{train,dev,test} go")
-    r.add_argument("--train-parts", nargs="+", default=["train-clean-100"], help="LibriTTS parts for train")
-    r.add_argument("--dev-parts", nargs="+", default=["dev-clean"], help="LibriTTS parts for dev")
-    r.add_argument("--test-parts", nargs="+", default=["test-clean"], help="LibriTTS parts for test")
-    r.add_argument("--mic", default="mic1", choices=["mic1", "mic2"], help="VCTK microphone")
-    r.add_argument("--test-speakers", type=int, default=8, help="VCTK: held-out test speakers")
-    r.add_argument("--dev-speakers", type=int, default=4, help="VCTK: held-out dev speakers")
-    r.set_defaults(func=run_prepare)
-
-    b = cs.add_parser("subset", help="N evenly spaced utterances of a data dir")
-    b.add_argument("src", help="data dir with wav.scp and utt2spk")
-    b.add_argument("dst", help="new data dir")
-    b.add_argument("--n", type=int, required=True, help="utterances to keep")
-    b.set_defaults(func=run_subset)
-
 
 def _logging() -> None:
+    """Log INFO to stderr unless the caller set up logging already."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def run_synth(args: argparse.Namespace) -> int:
+    """Make or complete the synthetic corpus; --train/--dev/--test/--repeats override --size."""
     from codeckit.corpus.errors import CorpusError
     from codeckit.corpus.synth import SIZES, CorpusSize, synthesize
 
@@ -111,6 +127,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
+    """Download and extract a real corpus."""
     from codeckit.corpus.download import fetch
 
     _logging()
@@ -120,6 +137,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
+    """Write the data dirs of a real corpus and print their sizes."""
     from codeckit.corpus import prepare
 
     if args.corpus == "libritts":
@@ -137,6 +155,7 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def run_subset(args: argparse.Namespace) -> int:
+    """Copy N evenly spaced utterances of a data dir and print how many were kept."""
     from codeckit.corpus.lists import subset_data_dir
 
     d = subset_data_dir(args.src, args.dst, args.n)

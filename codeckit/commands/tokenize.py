@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from codeckit.errors import CodeckitError
+from codeckit.fileio import read_id_lines
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf", ".w64")
 
@@ -204,13 +205,8 @@ def _strip(name: str, suffixes: Sequence[str]) -> str:
 def _read_scp(path: Path) -> list[tuple[str, Path]]:
     """`utt_id path` lines of a Kaldi list; relative paths are taken from the current directory."""
     out = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2:
-            raise CodeckitError(f"{path}:{n}: expected 'utt_id path', got {line!r}")
-        key, src = parts[0], parts[1].strip()
+    lines = read_id_lines(path, lambda n, line: CodeckitError(f"{path}:{n}: expected 'utt_id path', got {line!r}"))
+    for n, key, src in lines:
         if src.endswith("|"):
             raise CodeckitError(f"{path}:{n}: piped commands are not supported; give a file path for '{key}'")
         out.append((key, Path(src)))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 
+from codeckit.commands import add_command
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train", help="train a codec from a config", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
+    """Attach `train` to the top-level subparsers."""
+    p = add_command(sub, "train", "train a codec from a config", __doc__, raw_help=True)
     p.add_argument("--config", required=True, help="training YAML (model, data, train, losses, discriminators)")
     p.add_argument("--exp-dir", required=True, help="experiment directory (checkpoints, logs, final model)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in EXP_DIR")
@@ -35,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train from the config (or resume); with --model-at, write that step's model directory and print its path."""
     from codeckit.train.config import load_training_config
     from codeckit.train.trainer import Trainer
 

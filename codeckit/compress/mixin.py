@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from codeckit.compress.errors import CompressError
+from codeckit.tokens.batch import Tokens
 from codeckit.tokens.tokenfile import TOKEN_SUFFIX, TokenFile, load_tokens, save_tokens
 
 if TYPE_CHECKING:  # the coder (constriction) is imported only when compressing
@@ -86,7 +87,6 @@ class CompressMixin:
 
     def _codes_of(self, source: Any, sr: int | None, n: int | None) -> tuple[list, int | None, str | None, int | None]:
         """(codes per level, length, source name, source rate) of what `compress` was given."""
-        from codeckit.api import Tokens
 
         if isinstance(source, (str, os.PathLike)) and str(source).endswith(TOKEN_SUFFIX):
             source = load_tokens(source)

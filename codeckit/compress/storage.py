@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from codeckit.compress.errors import CompressError
 from codeckit.compress.model import CodecSpec, ContextConfig, ContextModel
 from codeckit.compress.tables import CountTable
-from codeckit.fileio import atomic_path, write_text_atomic
+from codeckit.fileio import atomic_path, read_safetensors, write_text_atomic
 
 MODEL_FILE = "context_model.safetensors"
 INFO_FILE = "context_model.json"
@@ -62,12 +61,7 @@ def load_context_model(model_dir: str | os.PathLike) -> ContextModel:
         raise CompressError(
             f"no context model in {Path(model_dir)}; fit one with `codeckit compress fit --model {model_dir} DATA...`"
         )
-    try:
-        with safe_open(str(p), framework="np") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CompressError(f"{p}: not a readable safetensors file ({e})") from None
+    meta, tensors = read_safetensors(p, "np", CompressError, "file")
     if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):
         raise CompressError(f"{p}: not a version-{VERSION} codeckit context model")
     try:

@@ -118,15 +118,11 @@ def convert_snac(src: str | os.PathLike, dst: str | os.PathLike, origin: str | N
 
     `origin` is the source recorded in config.yaml (default: `src`'s absolute path; e.g. a hub commit)."""
     from codeckit.codecs import build_codec, save_codec
-    from codeckit.modeldir import load_state_checked
+    from codeckit.modeldir import load_state_checked, read_mapping
 
     config_path, weights_path = find_snac_files(src)
-    try:
-        snac_config = json.loads(config_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelDirError(f"{config_path}: invalid JSON ({e})") from None
-    if not isinstance(snac_config, dict):
-        raise ModelDirError(f"{config_path}: expected a JSON object")
+    json_errors = (json.JSONDecodeError, UnicodeDecodeError)
+    snac_config = read_mapping(config_path, json.loads, json_errors, "invalid JSON", "expected a JSON object")
     codec = build_codec(snac_model_config(snac_config, str(config_path)), source=str(config_path))
     state = map_snac_state(read_weights(weights_path), codec.state_dict())
     load_state_checked(codec, state, source=str(weights_path))

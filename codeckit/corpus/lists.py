@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codeckit.corpus.errors import CorpusError
-from codeckit.fileio import write_text_atomic
+from codeckit.fileio import read_id_lines, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,11 @@ def read_scp(path: str | os.PathLike) -> dict[str, str]:
     if not p.is_file():
         raise CorpusError(f"list file not found: {p}")
     out: dict[str, str] = {}
-    for n, line in enumerate(p.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2:
-            raise CorpusError(f"{p}:{n}: expected '<id> <value>', got {line!r}")
-        if parts[0] in out:
-            raise CorpusError(f"{p}:{n}: duplicate id '{parts[0]}'")
-        out[parts[0]] = parts[1].strip()
+    lines = read_id_lines(p, lambda n, line: CorpusError(f"{p}:{n}: expected '<id> <value>', got {line!r}"))
+    for n, key, value in lines:
+        if key in out:
+            raise CorpusError(f"{p}:{n}: duplicate id '{key}'")
+        out[key] = value
     return out
 
 

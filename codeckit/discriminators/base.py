@@ -7,9 +7,10 @@ intermediate activations used by the feature-matching loss.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
@@ -48,6 +49,20 @@ def complex_stft(audio: torch.Tensor, n_fft: int, hop_length: int, center: bool 
     )  # (B*C, F, frames)
     spec = torch.view_as_real(spec).reshape(b, c, spec.shape[-2], spec.shape[-1], 2)
     return spec.permute(0, 1, 4, 3, 2).reshape(b, 2 * c, spec.shape[3], spec.shape[2])
+
+
+def conv_stack(
+    x: torch.Tensor, convs: Iterable[nn.Module], post: nn.Module, slope: float
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """`convs` (each followed by LeakyReLU `slope`) then the `post` conv: the logits, flattened per item, and
+    every activation on the way, which the feature-matching loss compares."""
+    feats = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), slope)
+        feats.append(x)
+    x = post(x)
+    feats.append(x)
+    return x.flatten(1), feats
 
 
 class Discriminators(nn.Module):

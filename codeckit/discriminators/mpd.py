@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codeckit.discriminators.base import DiscriminatorOutput, check_audio, wn_conv2d
+from codeckit.discriminators.base import DiscriminatorOutput, check_audio, conv_stack, wn_conv2d
 from codeckit.registry import DISCRIMINATORS
 
 
@@ -33,13 +33,7 @@ class PeriodDiscriminator(nn.Module):
         if extra:
             audio = F.pad(audio, (0, extra), mode="reflect" if extra < t else "constant")
         x = audio.reshape(b, c, -1, self.period)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            feats.append(x)
-        x = self.post(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return conv_stack(x, self.convs, self.post, 0.1)
 
 
 @DISCRIMINATORS.register("mpd")

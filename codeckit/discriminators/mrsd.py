@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codeckit.discriminators.base import DiscriminatorOutput, check_audio, wn_conv2d
+from codeckit.discriminators.base import DiscriminatorOutput, check_audio, conv_stack, wn_conv2d
 from codeckit.errors import ConfigError
 from codeckit.registry import DISCRIMINATORS
 
@@ -55,13 +55,7 @@ class SpectrogramDiscriminator(nn.Module):
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = self.spectrogram(audio)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), self.slope)
-            feats.append(x)
-        x = self.post(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return conv_stack(x, self.convs, self.post, self.slope)
 
 
 @DISCRIMINATORS.register("mrsd")

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codeckit.discriminators.base import DiscriminatorOutput, check_audio, wn_conv1d
+from codeckit.discriminators.base import DiscriminatorOutput, check_audio, conv_stack, wn_conv1d
 from codeckit.registry import DISCRIMINATORS
 
 
@@ -29,13 +29,7 @@ class ScaleDiscriminator(nn.Module):
         self.post = wn_conv1d(prev, 1, 3, 1, padding=1)
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        x, feats = audio, []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.2)
-            feats.append(x)
-        x = self.post(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return conv_stack(audio, self.convs, self.post, 0.2)
 
 
 @DISCRIMINATORS.register("msd")

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codeckit.discriminators.base import DiscriminatorOutput, check_audio, complex_stft, wn_conv2d
+from codeckit.discriminators.base import DiscriminatorOutput, check_audio, complex_stft, conv_stack, wn_conv2d
 from codeckit.registry import DISCRIMINATORS
 
 
@@ -33,13 +33,7 @@ class STFTDiscriminator(nn.Module):
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = complex_stft(audio, self.n_fft, self.n_fft // 4, center=False).to(audio.dtype)
-        feats = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.2)
-            feats.append(x)
-        x = self.post(x)
-        feats.append(x)
-        return x.flatten(1), feats
+        return conv_stack(x, self.convs, self.post, 0.2)
 
 
 @DISCRIMINATORS.register("msstft")

@@ -34,18 +34,17 @@ from codeckit.export.graphs import (
 from codeckit.fileio import atomic_path
 from codeckit.nn.conv import StreamableConv1d
 from codeckit.nn.noise import NoiseBlock
-from codeckit.nn.streaming import StreamingError, start_streaming, stop_streaming, streaming_state_spec
+from codeckit.nn.streaming import (
+    StreamingError,
+    start_streaming,
+    stop_streaming,
+    streaming_state_spec,
+    streams_exactly,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_OPSET = 17
 _DTYPES = {torch.float32: "float32", torch.bool: "bool", torch.int64: "int64"}
-
-
-def streams_exactly(module: nn.Module) -> bool:
-    """Whether `module` (an encoder or decoder) streams chunk by chunk exactly (see `codeckit.api`)."""
-    from codeckit.api import _streams_exactly
-
-    return _streams_exactly(module)
 
 
 def _reflect_short(module: nn.Module, run: Callable[[], Any]) -> bool:
@@ -119,28 +118,31 @@ def _context_samples(model: Codec) -> int:
 def _declaration(
     codec: Codec, n_levels: int, causal: bool, min_groups: int, chunk: int, context: int
 ) -> dict[str, Any]:
+    """The metadata's `codec` object: the spec of the exported levels and what the export adds to it."""
+    spec = codec.spec.first(n_levels)
     noise = any(isinstance(m, NoiseBlock) for m in codec.decoder.modules())
-    hops = codec.hop_lengths[:n_levels]
     return {
-        "sample_rate": codec.sample_rate,
-        "channels": codec.channels,
+        **spec.to_dict(),
         "hop_length": codec.hop_length,
-        "hop_lengths": hops,
-        "codebook_sizes": codec.codebook_sizes[:n_levels],
-        "n_levels": n_levels,
-        "pad_multiple": codec.pad_multiple,
-        "frame_rates": [codec.sample_rate / h for h in hops],
-        "bitrate_bps": codec.bitrate(n_levels),
+        "bitrate_bps": spec.bitrate(),
         "causal": causal,
         "noise": "off" if noise else None,
-        "min_samples": min_groups * codec.pad_multiple,
+        "min_samples": min_groups * spec.pad_multiple,
         "chunk_samples": chunk,
         "context_samples": context,
         "codeckit_version": codeckit.__version__,
     }
 
 
+def _io_names(n: int) -> tuple[list[str], dict[str, dict[int, str]]]:
+    """The graph names of `n` levels' codes, and the dynamic axes of the audio and of those codes."""
+    codes = [md.code_name(i) for i in range(n)]
+    axes = {md.AUDIO: {0: "batch", 2: "samples"}, **{c: {0: "batch", 1: f"frames_{i}"} for i, c in enumerate(codes)}}
+    return codes, axes
+
+
 def _state_entries(specs: list, prefix: str) -> list[dict[str, Any]]:
+    """The metadata entries of streaming states `specs` of the part `prefix` (names, shapes, initial values)."""
     entries = []
     for s in specs:
         name = f"{prefix}.{s.name}"
@@ -216,20 +218,37 @@ def export_codec(
     `chunk_frames`: latent frames per streaming step declared for the step graphs (a multiple of
     `pad_multiple / hop_length`; default the smallest). `n_quantizers`: export the first n levels (default all).
     """
-    n = codec.n_levels if n_quantizers is None else int(n_quantizers)
-    if not 1 <= n <= codec.n_levels:
-        raise ExportError(f"n_quantizers must be in 1..{codec.n_levels}, got {n_quantizers}")
-    group = codec.pad_multiple // codec.hop_length
-    chunk_frames = group if chunk_frames is None else int(chunk_frames)
-    if chunk_frames < 1 or chunk_frames % group:
-        raise ExportError(f"chunk_frames must be a positive multiple of {group} latent frames, got {chunk_frames}")
+    n = codec.spec.check_n_quantizers(n_quantizers, ExportError)
+    chunk = _chunk_samples(codec, chunk_frames)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExportError(f"output directory {out} is a file")
     out.mkdir(parents=True, exist_ok=True)
     model = prepare_for_export(codec)
-    pm, c = model.pad_multiple, model.channels
     causal = streams_exactly(model.encoder) and streams_exactly(model.decoder)
+    enc_groups, dec_groups = _min_input_groups(model, n)
+    context = 0 if causal else _context_samples(model)
+    declaration = _declaration(model, n, causal, enc_groups, chunk, context)
+    base = {"format": md.FORMAT, "format_version": md.FORMAT_VERSION, "codec": declaration}
+    paths = _export_offline(model, out, n, enc_groups, dec_groups, base, opset)
+    if causal:
+        paths.update(_export_steps(model, out, n, chunk, enc_groups, dec_groups, base, opset))
+    log.info("exported %s to %s", ", ".join(paths), out)
+    return paths
+
+
+def _chunk_samples(codec: Codec, chunk_frames: int | None) -> int:
+    """The declared streaming step in samples, after checking `chunk_frames` fills whole codec groups."""
+    group = codec.pad_multiple // codec.hop_length
+    chunk_frames = group if chunk_frames is None else int(chunk_frames)
+    if chunk_frames < 1 or chunk_frames % group:
+        raise ExportError(f"chunk_frames must be a positive multiple of {group} latent frames, got {chunk_frames}")
+    return chunk_frames * codec.hop_length
+
+
+def _min_input_groups(model: Codec, n: int) -> tuple[int, int]:
+    """Fewest codec groups the encoder's and the decoder's reflect padding take (`_min_groups`)."""
+    pm, c = model.pad_multiple, model.channels
 
     def audio_in(k: int) -> torch.Tensor:
         return torch.randn(1, c, k * pm) * 0.1
@@ -237,45 +256,32 @@ def export_codec(
     def codes_in(k: int) -> list[torch.Tensor]:
         return [torch.zeros(1, k * pm // h, dtype=torch.long) for h in model.hop_lengths[:n]]
 
-    enc_groups = _min_groups(model.encoder, audio_in)
-    dec_groups = _min_groups(model.decoder, lambda k: model.quantizer.decode(codes_in(k)))
-    context = 0 if causal else _context_samples(model)
-    declaration = _declaration(model, n, causal, enc_groups, chunk_frames * model.hop_length, context)
-    codes = [md.code_name(i) for i in range(n)]
-    audio_axes = {0: "batch", 2: "samples"}
-    code_axes = {md.code_name(i): {0: "batch", 1: f"frames_{i}"} for i in range(n)}
+    enc = _min_groups(model.encoder, audio_in)
+    return enc, _min_groups(model.decoder, lambda k: model.quantizer.decode(codes_in(k)))
+
+
+def _export_offline(
+    model: Codec, out: Path, n: int, enc_groups: int, dec_groups: int, base: dict[str, Any], opset: int
+) -> dict[str, Path]:
+    """The offline encoder and decoder graphs (dynamic batch and length) of the first `n` levels."""
+    pm = model.pad_multiple
+    codes, axes = _io_names(n)
     # trace on a length that is not a multiple of the padding, long enough for every reflect pad
     k = max(enc_groups, dec_groups, 4) + 1
-    example = torch.randn(2, c, k * pm - pm // 2 - 1) * 0.1
+    example = torch.randn(2, model.channels, k * pm - pm // 2 - 1) * 0.1
     paths = {}
-    base = {"format": md.FORMAT, "format_version": md.FORMAT_VERSION, "codec": declaration}
+    encoder_meta = {**base, "graph": "encoder"}
     paths["encoder"] = _export(
-        EncoderGraph(model, n),
-        (example,),
-        out / md.FILES["encoder"],
-        [md.AUDIO],
-        codes,
-        {md.AUDIO: audio_axes, **code_axes},
-        {**base, "graph": "encoder"},
-        opset,
+        EncoderGraph(model, n), (example,), out / md.FILES["encoder"], [md.AUDIO], codes, axes, encoder_meta, opset
     )
     example_codes = tuple(
         torch.randint(0, s, (2, k * pm // h)) for s, h in zip(model.codebook_sizes, model.hop_lengths)
     )
-    decoder_meta = {**base, "codec": {**declaration, "min_samples": dec_groups * pm}, "graph": "decoder"}
+    decoder_meta = {**base, "codec": {**base["codec"], "min_samples": dec_groups * pm}, "graph": "decoder"}
+    decoder_path = out / md.FILES["decoder"]
     paths["decoder"] = _export(
-        DecoderGraph(model, n),
-        example_codes[:n],
-        out / md.FILES["decoder"],
-        codes,
-        [md.AUDIO],
-        {md.AUDIO: audio_axes, **code_axes},
-        decoder_meta,
-        opset,
+        DecoderGraph(model, n), example_codes[:n], decoder_path, codes, [md.AUDIO], axes, decoder_meta, opset
     )
-    if causal:
-        paths.update(_export_steps(model, out, n, declaration["chunk_samples"], enc_groups, dec_groups, base, opset))
-    log.info("exported %s to %s", ", ".join(paths), out)
     return paths
 
 
@@ -291,9 +297,7 @@ def _export_steps(
 ) -> dict[str, Path]:
     """The streaming step graphs of a causal codec (states as explicit inputs and outputs)."""
     pm, c = model.pad_multiple, model.channels
-    codes = [md.code_name(i) for i in range(n)]
-    audio_axes = {0: "batch", 2: "samples"}
-    code_axes = {md.code_name(i): {0: "batch", 1: f"frames_{i}"} for i in range(n)}
+    codes, axes = _io_names(n)
     paths = {}
     for part in ("encoder", "decoder"):
         module = getattr(model, part)
@@ -316,7 +320,7 @@ def _export_steps(
                 ]
                 args = (*code_args[:n], *states)
                 inputs, outputs = [*codes, *(e["input"] for e in entries)], [md.AUDIO, *(e["output"] for e in entries)]
-            dynamic = {md.AUDIO: audio_axes, **code_axes, **{e["input"]: {0: "batch"} for e in entries}}
+            dynamic = {**axes, **{e["input"]: {0: "batch"} for e in entries}}
             dynamic.update({e["output"]: {0: "batch"} for e in entries})
             meta = {
                 **base,

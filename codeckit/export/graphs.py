@@ -2,8 +2,8 @@
 
 The codec's own `encode` / `decode` check codes and chunk the nearest-code search in Python, which a trace
 would freeze; these wrappers do the same arithmetic with every length taken from tensor shapes:
-- `QuantizerGraph`: residual (multi-scale) encode and decode over `vq`, `simvq` and `fsq` levels. The
-  nearest-code search is the same `addmm` as `codeckit.quantizers.common.nearest`, unchunked.
+- `QuantizerGraph`: the quantizer's own traceable `export_encode` / `export_decode` (`codeckit.quantizers.base`);
+  a quantizer without them raises ExportError before anything is traced.
 - `EncoderGraph` / `DecoderGraph`: offline audio -> codes and codes -> audio.
 - `EncoderStepGraph` / `DecoderStepGraph`: one streaming step, states in and out (`codeckit.nn.streaming`).
 `prepare_for_export` makes the eval-mode copy they wrap: weight norm folded, decoder noise off, and Snake
@@ -24,9 +24,8 @@ from codeckit.export.errors import ExportError
 from codeckit.nn.noise import NoiseBlock
 from codeckit.nn.snake import Snake
 from codeckit.nn.streaming import get_streaming_state, set_streaming_state
-from codeckit.quantizers.fsq import FSQ
-from codeckit.quantizers.simvq import SimVQ
-from codeckit.quantizers.vq import VectorQuantizer
+from codeckit.quantizers.base import Quantizer
+from codeckit.quantizers.errors import QuantizerError
 
 
 def fold_weight_norm(module: nn.Module) -> int:
@@ -70,10 +69,11 @@ def _swap_fast_layers(model: nn.Module) -> None:
 
 
 def prepare_for_export(codec: Codec) -> Codec:
-    """An eval-mode deep copy of `codec` with weight norm folded, every decoder NoiseBlock off (deterministic)
-    and `FastSnake` in place of Snake."""
+    """An eval-mode deep copy of `codec` with weight norm folded, every decoder NoiseBlock off (deterministic),
+    `FastSnake` in place of Snake and the quantizer's export tables precomputed (`Quantizer.prepare_export`)."""
     out = copy.deepcopy(codec).eval()
     fold_weight_norm(out)
+    out.quantizer.prepare_export()
     for m in out.modules():
         if isinstance(m, NoiseBlock):
             m.eval_noise = "off"
@@ -83,83 +83,33 @@ def prepare_for_export(codec: Codec) -> Codec:
     return out
 
 
-def _down(x: torch.Tensor, stride: int) -> torch.Tensor:
-    return x if stride == 1 else F.avg_pool1d(x, stride, stride)
-
-
-def _up(x: torch.Tensor, stride: int) -> torch.Tensor:
-    if stride == 1:
-        return x
-    return x.unsqueeze(-1).expand(-1, -1, -1, stride).reshape(x.shape[0], x.shape[1], -1)
-
-
-class _Level(nn.Module):
-    """One codebook's encode (B, D, T) -> (B, T) and decode (B, T) -> (B, D, T)."""
-
-    def __init__(self, level: nn.Module):
-        super().__init__()
-        self.level = level
-        self.kind = "fsq" if isinstance(level, FSQ) else "nearest"
-        if isinstance(level, VectorQuantizer):
-            self.in_proj, self.out_proj, cosine = level.in_proj, level.out_proj, level.l2_normalize
-        elif isinstance(level, SimVQ):
-            self.in_proj, self.out_proj, cosine = nn.Identity(), nn.Identity(), False
-        elif isinstance(level, FSQ):
-            return
-        else:
-            raise ExportError(f"quantizer level {type(level).__name__} has no ONNX export (vq, simvq, fsq do)")
-        with torch.no_grad():
-            table = level.weight.detach().float().clone()  # what decode looks up
-            search = F.normalize(table, dim=1) if cosine else table
-        self.cosine = cosine
-        self.register_buffer("table", table)
-        self.register_buffer("search_t", search.t().contiguous())
-        self.register_buffer("c2", search.pow(2).sum(1)[None])
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        if self.kind == "fsq":
-            return self.level.encode_level(x)
-        z = self.in_proj(x)
-        flat = z.transpose(1, 2).reshape(-1, self.search_t.shape[0])
-        if self.cosine:
-            flat = F.normalize(flat, dim=1)
-        return torch.addmm(self.c2, flat, self.search_t, alpha=-2.0).argmin(1).reshape(z.shape[0], -1)
-
-    def decode(self, codes: torch.Tensor) -> torch.Tensor:
-        if self.kind == "fsq":
-            return self.level.decode_level(codes)
-        return self.out_proj(F.embedding(codes, self.table).transpose(1, 2))
-
-
 class QuantizerGraph(nn.Module):
-    """The first `n_levels` levels of a codec's quantizer (residual, multi-scale or single codebook)."""
+    """The first `n_levels` levels of a prepared codec's quantizer (`prepare_for_export`), through its traceable
+    `export_encode` / `export_decode`."""
 
-    def __init__(self, quantizer: nn.Module, n_levels: int):
+    def __init__(self, quantizer: Quantizer, n_levels: int):
         super().__init__()
-        if not hasattr(quantizer, "levels") and not isinstance(quantizer, (VectorQuantizer, SimVQ, FSQ)):
-            raise ExportError(
-                f"quantizer '{type(quantizer).__name__}' has no ONNX export yet (residual, multi-scale, single do)"
-            )
-        levels = list(getattr(quantizer, "levels", [quantizer]))
-        strides = list(quantizer.strides)
-        self.levels = nn.ModuleList(_Level(q) for q in levels[:n_levels])
-        self.strides = [int(s) for s in strides[:n_levels]]
+        self.quantizer = quantizer
+        self.n_levels = int(n_levels)
+        _check_exportable(quantizer, self.n_levels)
 
     def encode(self, latents: torch.Tensor) -> list[torch.Tensor]:
-        residual, codes = latents, []
-        for level, stride in zip(self.levels, self.strides):
-            c = level.encode(_down(residual, stride))
-            codes.append(c)
-            if len(codes) < len(self.levels):
-                residual = residual - _up(level.decode(c), stride)
-        return codes
+        """(B, dim, T) latents -> codes of the first `n_levels` levels."""
+        return self.quantizer.export_encode(latents, self.n_levels)
 
     def decode(self, codes: list[torch.Tensor]) -> torch.Tensor:
-        out = None
-        for level, stride, c in zip(self.levels, self.strides, codes):
-            z = _up(level.decode(c), stride)
-            out = z if out is None else out + z
-        return out
+        """Codes of the first `n_levels` levels -> (B, dim, T) latents."""
+        return self.quantizer.export_decode(codes)
+
+
+def _check_exportable(quantizer: Quantizer, n_levels: int) -> None:
+    """Raise the quantizer's ExportError now, before anything is traced or written, by one untraced round trip."""
+    latents = torch.zeros(1, quantizer.dim, max(quantizer.strides))
+    try:
+        with torch.no_grad():
+            quantizer.export_decode(quantizer.export_encode(latents, n_levels))
+    except QuantizerError as e:
+        raise ExportError(f"quantizer '{type(quantizer).__name__}' cannot export {n_levels} levels: {e}") from None
 
 
 class EncoderGraph(nn.Module):

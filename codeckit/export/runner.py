@@ -15,7 +15,8 @@ from the graphs' metadata (`codeckit.export.metadata`).
 Causal codecs (`causal` in the metadata) stream with the step graphs: the concatenated codes and audio
 equal one offline pass. Other codecs stream by overlap-save with the offline graphs: each chunk is coded
 with `context_samples` of signal (or codes) on both sides and only its own part kept; the lookahead, and
-so the added latency, is the context. The default context covers the model's receptive field.
+so the added latency, is the context. The default context covers the model's receptive field. The stream
+classes live in `codeckit.export.streams` (importable from here too).
 """
 
 from __future__ import annotations
@@ -28,10 +29,20 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from codeckit.codec_spec import CodecSpec
 from codeckit.export import metadata as md
 from codeckit.export.errors import ExportError
+from codeckit.export.streams import DecoderStream, EncoderStream, OverlapDecoderStream, OverlapEncoderStream
 
-_NP = {"float32": np.float32, "bool": np.bool_, "int64": np.int64}
+__all__ = [
+    "DecoderStream",
+    "EncoderStream",
+    "Graph",
+    "OnnxCodec",
+    "OverlapDecoderStream",
+    "OverlapEncoderStream",
+    "session_options",
+]
 _ORT_TYPES = {"tensor(float)": np.dtype(np.float32), "tensor(bool)": np.dtype(np.bool_),
               "tensor(int64)": np.dtype(np.int64)}  # fmt: skip
 
@@ -64,6 +75,7 @@ class Graph:
         self.inputs = {i.name: i for i in self.session.get_inputs()}
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The graph's outputs by name for checked `feeds`; onnxruntime's failures become one-line ExportErrors."""
         self.check_feeds(feeds)
         outputs = self.meta["outputs"]
         try:
@@ -107,8 +119,12 @@ class OnnxCodec:
         self.options = session_options(threads)
         self.providers = tuple(providers)
         self._graphs: dict[str, Graph] = {}
-        any_graph = "encoder" if (self.dir / md.FILES["encoder"]).is_file() else "decoder"
-        self.declaration: dict[str, Any] = self.graph(any_graph).meta["codec"]
+        any_graph = self.graph("encoder" if (self.dir / md.FILES["encoder"]).is_file() else "decoder")
+        self.declaration: dict[str, Any] = any_graph.meta["codec"]
+        try:
+            self.spec = CodecSpec.from_dict(self.declaration)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ExportError(f"{any_graph.path}: bad codec declaration in the metadata ({e!r})") from None
 
     def graph(self, name: str) -> Graph:
         """The loaded graph `name` (encoder, decoder, encoder_step, decoder_step), loaded on first use."""
@@ -123,34 +139,42 @@ class OnnxCodec:
     # -- declaration --------------------------------------------------------------------------
     @property
     def sample_rate(self) -> int:
-        return int(self.declaration["sample_rate"])
+        """The codec's sample rate (Hz)."""
+        return self.spec.sample_rate
 
     @property
     def channels(self) -> int:
-        return int(self.declaration["channels"])
+        """Audio channels the codec takes."""
+        return self.spec.channels
 
     @property
     def hop_lengths(self) -> list[int]:
-        return [int(h) for h in self.declaration["hop_lengths"]]
+        """Samples per code, per exported level."""
+        return list(self.spec.hop_lengths)
 
     @property
     def codebook_sizes(self) -> list[int]:
-        return [int(s) for s in self.declaration["codebook_sizes"]]
+        """Codebook size per exported level."""
+        return list(self.spec.codebook_sizes)
 
     @property
     def n_levels(self) -> int:
-        return int(self.declaration["n_levels"])
+        """Exported levels."""
+        return self.spec.n_levels
 
     @property
     def pad_multiple(self) -> int:
-        return int(self.declaration["pad_multiple"])
+        """Inputs are coded in multiples of this many samples."""
+        return self.spec.pad_multiple
 
     @property
     def min_samples(self) -> int:
+        """Shortest input the offline encoder takes."""
         return int(self.declaration["min_samples"])
 
     @property
     def causal(self) -> bool:
+        """Whether step graphs exist and stream exactly."""
         return bool(self.declaration["causal"])
 
     @property
@@ -172,7 +196,7 @@ class OnnxCodec:
                 f"audio of {x.shape[-1]} samples is shorter than this export's minimum {self.min_samples}"
             )
         out = self.graph("encoder").run({md.AUDIO: x})
-        n = self._n(n_quantizers)
+        n = self.spec.check_n_quantizers(n_quantizers, ExportError)
         return [out[md.code_name(i)] for i in range(n)]
 
     def decode(self, codes: Sequence[np.ndarray], length: int | None = None) -> np.ndarray:
@@ -205,13 +229,6 @@ class OnnxCodec:
         return OverlapDecoderStream(self, batch, chunk_samples, context_samples)
 
     # -- checks -------------------------------------------------------------------------------
-    def _n(self, n_quantizers: int | None) -> int:
-        if n_quantizers is None:
-            return self.n_levels
-        if not 1 <= int(n_quantizers) <= self.n_levels:
-            raise ExportError(f"n_quantizers must be in 1..{self.n_levels}, got {n_quantizers}")
-        return int(n_quantizers)
-
     def as_audio(self, audio: np.ndarray, batch: int | None = None) -> np.ndarray:
         """`audio` as a contiguous float32 `(B, C, T)` array; `(T,)` and `(C, T)` are one item."""
         x = np.asarray(audio)
@@ -259,299 +276,3 @@ class OnnxCodec:
         if whole and span % self.pad_multiple:
             raise ExportError(f"codes cover {span} samples, not a multiple of the codec's {self.pad_multiple}")
         return out
-
-
-def _check_chunk(codec: OnnxCodec, chunk: int | None, default: int) -> int:
-    chunk = default if chunk is None else int(chunk)
-    if chunk < 1 or chunk % codec.pad_multiple:
-        raise ExportError(f"chunk_samples must be a positive multiple of {codec.pad_multiple}, got {chunk}")
-    return chunk
-
-
-class _Buffer:
-    """Pending input along the last axis: audio `(B, C, n)` or per-level codes `(B, n_l)` in codec groups."""
-
-    def __init__(self, units: list[int]):
-        self.units = units  # samples per entry, per part (1 for audio; hop_l for codes)
-        self.parts: list[np.ndarray] | None = None
-
-    def push(self, parts: list[np.ndarray]) -> None:
-        if self.parts is None:
-            self.parts = [p.copy() for p in parts]
-        else:
-            self.parts = [np.concatenate([a, p], axis=-1) for a, p in zip(self.parts, parts)]
-
-    @property
-    def samples(self) -> int:
-        return 0 if self.parts is None else self.parts[0].shape[-1] * self.units[0]
-
-    def peek(self, start: int, stop: int) -> list[np.ndarray]:
-        """Entries covering samples [start, stop) of the buffer."""
-        assert self.parts is not None
-        return [p[..., start // u : stop // u] for p, u in zip(self.parts, self.units)]
-
-    def drop(self, samples: int) -> None:
-        if self.parts is not None:
-            self.parts = [p[..., samples // u :] for p, u in zip(self.parts, self.units)]
-
-    def clear(self) -> None:
-        self.parts = None
-
-
-class _StepStream:
-    """Shared by the step-graph streams: states created from the metadata, one row per stream."""
-
-    graph_name = ""
-
-    def __init__(self, codec: OnnxCodec, batch: int, chunk_samples: int | None):
-        if int(batch) < 1:
-            raise ExportError(f"batch must be >= 1, got {batch}")
-        self.codec, self.batch = codec, int(batch)
-        self.graph = codec.graph(self.graph_name)
-        streaming = self.graph.meta["streaming"]
-        self.chunk = _check_chunk(codec, chunk_samples, int(streaming["chunk_samples"]))
-        self.first = max(int(streaming["first_chunk_samples"]), self.chunk)
-        self.first = -(-self.first // self.chunk) * self.chunk
-        self.specs = self.graph.meta["states"]
-        self.reset()
-
-    def initial_states(self, batch: int) -> dict[str, np.ndarray]:
-        """Initial value of every state for `batch` streams, from the metadata."""
-        out = {}
-        for s in self.specs:
-            shape, dtype = (batch, *s["shape"][1:]), _NP[s["dtype"]]
-            if s["init"] == "zeros":
-                out[s["input"]] = np.zeros(shape, dtype)
-            elif s["init"] == "ones":
-                out[s["input"]] = np.ones(shape, dtype)
-            else:
-                out[s["input"]] = np.broadcast_to(np.asarray(s["value"], dtype), shape).copy()
-        return out
-
-    def reset(self, streams: Sequence[int] | None = None) -> None:
-        """Restart all streams, or only `streams` (allowed when no input is pending: at a step boundary)."""
-        if streams is None:
-            self.states = self.initial_states(self.batch)
-            self.started = False
-            self.buffer = self._new_buffer()
-            return
-        if self.buffer.samples:
-            raise ExportError("reset single streams only between steps (no input pending); push whole chunks first")
-        idx = [int(i) for i in streams]
-        if any(not 0 <= i < self.batch for i in idx):
-            raise ExportError(f"stream indices {idx} out of range for {self.batch} streams")
-        init = self.initial_states(len(idx))
-        for name, value in init.items():
-            self.states[name][idx] = value
-
-    def _new_buffer(self) -> _Buffer:
-        raise NotImplementedError
-
-    def _ready(self, final: bool) -> int:
-        """Samples to run now: whole chunks (the first step at least `first` long); all that is left at the end."""
-        have = self.buffer.samples
-        if final:
-            return have
-        need = self.chunk if self.started else self.first
-        if have < need:
-            return 0
-        return have // self.chunk * self.chunk
-
-    def check_states(self) -> None:
-        """Each state as the metadata declares it, `(batch, *shape[1:])` of its dtype (states set by hand
-        included); an ExportError names the first one that is not."""
-        for s in self.specs:
-            x = self.states.get(s["input"])
-            want = (self.batch, *s["shape"][1:])
-            if not isinstance(x, np.ndarray) or x.shape != want or x.dtype != _NP[s["dtype"]]:
-                got = f"{x.dtype} {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
-                raise ExportError(f"streaming state '{s['name']}' must be {s['dtype']} {want}, got {got}")
-
-    def _step(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        self.check_states()
-        out = self.graph.run({**feeds, **self.states})
-        self.states = {s["input"]: out[s["output"]] for s in self.specs}
-        self.started = True
-        return out
-
-
-class EncoderStream(_StepStream):
-    """Exact streaming encoder (causal codecs): `push(audio) -> codes`, `flush() -> codes`."""
-
-    graph_name = "encoder_step"
-
-    def _new_buffer(self) -> _Buffer:
-        return _Buffer([1])
-
-    def push(self, audio: np.ndarray) -> list[np.ndarray]:
-        """Append `(B, C, n)` audio (any n); returns the codes of every step completed, `(B, frames_l)` per level."""
-        self.buffer.push([self.codec.as_audio(audio, self.batch)])
-        return self._run(self._ready(False))
-
-    def flush(self) -> list[np.ndarray]:
-        """Codes of what is pending, zero-padded to the codec's multiple as offline encoding pads; then reset."""
-        pending = self.buffer.samples
-        if pending and not self.started and pending < self.codec.min_samples:
-            raise ExportError(
-                f"a stream of {pending} samples is shorter than this export's minimum {self.codec.min_samples}"
-            )
-        if pending % self.codec.pad_multiple:
-            self.buffer.push(
-                [np.zeros((self.batch, self.codec.channels, -pending % self.codec.pad_multiple), np.float32)]
-            )
-        out = self._run(self.buffer.samples)
-        self.reset()
-        return out
-
-    def _run(self, samples: int) -> list[np.ndarray]:
-        if not samples:
-            return [np.zeros((self.batch, 0), np.int64) for _ in range(self.codec.n_levels)]
-        (audio,) = self.buffer.peek(0, samples)
-        self.buffer.drop(samples)
-        out = self._step({md.AUDIO: np.ascontiguousarray(audio)})
-        return [out[md.code_name(i)] for i in range(self.codec.n_levels)]
-
-
-class DecoderStream(_StepStream):
-    """Exact streaming decoder (causal codecs): `push(codes) -> audio`, `flush() -> audio`."""
-
-    graph_name = "decoder_step"
-
-    def _new_buffer(self) -> _Buffer:
-        return _Buffer(self.codec.hop_lengths)
-
-    def push(self, codes: Sequence[np.ndarray]) -> np.ndarray:
-        """Append codes (one `(B, n_l)` array per level); returns the audio `(B, C, n)` of every step completed."""
-        self.buffer.push(self.codec.check_codes(codes, self.batch, whole=False))
-        return self._run(self._ready(False))
-
-    def flush(self) -> np.ndarray:
-        """Audio of the pending codes (they must fill whole codec groups); then reset."""
-        pending = self.buffer.samples
-        if pending % self.codec.pad_multiple:
-            raise ExportError(f"pending codes cover {pending} samples, not a multiple of {self.codec.pad_multiple}")
-        out = self._run(pending)
-        self.reset()
-        return out
-
-    def _run(self, samples: int) -> np.ndarray:
-        if not samples:
-            return np.zeros((self.batch, self.codec.channels, 0), np.float32)
-        codes = self.buffer.peek(0, samples)
-        self.buffer.drop(samples)
-        feeds = {md.code_name(i): np.ascontiguousarray(c) for i, c in enumerate(codes)}
-        return self._step(feeds)[md.AUDIO]
-
-
-class _OverlapStream:
-    """Overlap-save over an offline graph: chunk [s, s + chunk) runs with `context` on both sides, keeps its part."""
-
-    def __init__(self, codec: OnnxCodec, batch: int, chunk_samples: int | None, context_samples: int | None):
-        if int(batch) < 1:
-            raise ExportError(f"batch must be >= 1, got {batch}")
-        self.codec, self.batch = codec, int(batch)
-        self.chunk = _check_chunk(codec, chunk_samples, codec.chunk_samples)
-        context = codec.context_samples if context_samples is None else int(context_samples)
-        if context < 0 or context % codec.pad_multiple:
-            raise ExportError(f"context_samples must be a multiple of {codec.pad_multiple} (>= 0), got {context}")
-        self.context = context
-        self.reset()
-
-    @property
-    def latency_samples(self) -> int:
-        """Algorithmic latency: a chunk plus the lookahead."""
-        return self.chunk + self.context
-
-    def reset(self) -> None:
-        """Start over (a new utterance on every stream)."""
-        self.buffer = self._new_buffer()
-        self.start = 0  # absolute sample position of the buffer's first entry
-        self.pos = 0  # absolute position of the next chunk to emit
-
-    def _new_buffer(self) -> _Buffer:
-        raise NotImplementedError
-
-    def _windows(self, final: bool) -> list[tuple[int, int, int, int]]:
-        """(window start, window end, keep start, keep end) in absolute samples for every chunk ready now."""
-        end = self.start + self.buffer.samples
-        out = []
-        while self.pos < end:
-            stop = self.pos + self.chunk
-            if not final and stop + self.context > end:
-                break
-            stop = min(stop, end)
-            out.append((max(0, self.pos - self.context), min(end, stop + self.context), self.pos, stop))
-            self.pos = stop
-        return out
-
-    def _trim(self) -> None:
-        keep_from = max(self.start, self.pos - self.context)
-        self.buffer.drop(keep_from - self.start)
-        self.start = keep_from
-
-
-class OverlapEncoderStream(_OverlapStream):
-    """Streaming encoder for non-causal codecs by overlap-save (`context` samples of lookahead)."""
-
-    def _new_buffer(self) -> _Buffer:
-        return _Buffer([1])
-
-    def push(self, audio: np.ndarray) -> list[np.ndarray]:
-        self.buffer.push([self.codec.as_audio(audio, self.batch)])
-        return self._run(False)
-
-    def flush(self) -> list[np.ndarray]:
-        """Codes of the rest, zero-padded to the codec's multiple as offline encoding pads; then reset."""
-        end = self.start + self.buffer.samples
-        if end and end < self.codec.min_samples:
-            raise ExportError(
-                f"a stream of {end} samples is shorter than this export's minimum {self.codec.min_samples}"
-            )
-        if end % self.codec.pad_multiple:
-            self.buffer.push([np.zeros((self.batch, self.codec.channels, -end % self.codec.pad_multiple), np.float32)])
-        out = self._run(True)
-        self.reset()
-        return out
-
-    def _run(self, final: bool) -> list[np.ndarray]:
-        parts: list[list[np.ndarray]] = [[] for _ in range(self.codec.n_levels)]
-        for lo, hi, s, e in self._windows(final):
-            (audio,) = self.buffer.peek(lo - self.start, hi - self.start)
-            codes = self.codec.encode(audio)
-            for level, (c, hop) in enumerate(zip(codes, self.codec.hop_lengths)):
-                parts[level].append(c[:, (s - lo) // hop : (e - lo) // hop])
-        self._trim()
-        return [np.concatenate(p, axis=1) if p else np.zeros((self.batch, 0), np.int64) for p in parts]
-
-
-class OverlapDecoderStream(_OverlapStream):
-    """Streaming decoder for non-causal codecs by overlap-save (`context` samples of lookahead, in codes)."""
-
-    def _new_buffer(self) -> _Buffer:
-        return _Buffer(self.codec.hop_lengths)
-
-    def push(self, codes: Sequence[np.ndarray]) -> np.ndarray:
-        self.buffer.push(self.codec.check_codes(codes, self.batch, whole=False))
-        return self._run(False)
-
-    def flush(self) -> np.ndarray:
-        """Audio of the pending codes (they must fill whole codec groups); then reset."""
-        if self.buffer.samples % self.codec.pad_multiple:
-            raise ExportError(
-                f"pending codes cover {self.buffer.samples} samples, not a multiple of {self.codec.pad_multiple}"
-            )
-        out = self._run(True)
-        self.reset()
-        return out
-
-    def _run(self, final: bool) -> np.ndarray:
-        parts = []
-        for lo, hi, s, e in self._windows(final):
-            # whole groups only: a window's codes must be decodable on their own
-            codes = self.buffer.peek(lo - self.start, hi - self.start)
-            audio = self.codec.decode(codes)
-            parts.append(audio[..., s - lo : e - lo])
-        self._trim()
-        if not parts:
-            return np.zeros((self.batch, self.codec.channels, 0), np.float32)
-        return np.concatenate(parts, axis=-1)

@@ -18,9 +18,11 @@ class AdversarialLoss(nn.Module):
     """Base: `generator(fake)` and `discriminator(real, fake)` over all sub-discriminators."""
 
     def gen_term(self, fake: torch.Tensor) -> torch.Tensor:
+        """The generator's loss on one sub-discriminator's logits for generated audio."""
         raise NotImplementedError
 
     def disc_term(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The discriminator's loss on one sub-discriminator's logits for real and generated audio."""
         raise NotImplementedError
 
     def generator(self, fake: DiscriminatorOutput) -> torch.Tensor:
@@ -55,7 +57,6 @@ class LeastSquaresLoss(AdversarialLoss):
         return ((1 - real) ** 2).mean() + (fake**2).mean()
 
 
-@LOSSES.register("feature_matching")
 class FeatureMatchingLoss(nn.Module):
     """L1 between the discriminators' features on generated and (detached) real audio, averaged over layers.
 
@@ -67,6 +68,7 @@ class FeatureMatchingLoss(nn.Module):
         self.relative, self.eps = relative, eps
 
     def forward(self, real: DiscriminatorOutput, fake: DiscriminatorOutput) -> torch.Tensor:
+        """The loss; gradients reach the generated audio's features only."""
         terms = []
         for (_, feats_r), (_, feats_f) in zip(real, fake):
             for fr, ff in zip(feats_r, feats_f):

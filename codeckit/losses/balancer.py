@@ -54,8 +54,10 @@ class Balancer:
         return out
 
     def state_dict(self) -> dict:
+        """The running gradient-norm averages, for checkpoints."""
         return {"norm_sum": dict(self.norm_sum), "norm_count": dict(self.norm_count)}
 
     def load_state_dict(self, state: Mapping) -> None:
+        """Restore what `state_dict` gave."""
         self.norm_sum = dict(state["norm_sum"])
         self.norm_count = dict(state["norm_count"])

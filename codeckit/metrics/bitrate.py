@@ -1,9 +1,20 @@
-"""Nominal bitrate from a codec's declaration: the one place it is computed."""
+"""Nominal bitrate from a codec's declaration, and the range check of `n_quantizers`: the one place of each."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
+
+def levels_used(n_quantizers: int | None, n_levels: int, error: type[Exception] = ValueError, where: str = "") -> int:
+    """How many levels `n_quantizers` asks for (None: all `n_levels`): the one range check of every caller.
+
+    Raises `error` (its message prefixed by `where`) unless 1 <= n_quantizers <= n_levels.
+    """
+    n = n_levels if n_quantizers is None else int(n_quantizers)
+    if not 1 <= n <= n_levels:
+        raise error(f"{where}n_quantizers must be in 1..{n_levels}, got {n_quantizers}")
+    return n
 
 
 def nominal_bitrate(
@@ -21,9 +32,7 @@ def nominal_bitrate(
         raise ValueError(f"{len(hop_lengths)} hop lengths but {len(codebook_sizes)} codebook sizes")
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    n = len(hop_lengths) if n_quantizers is None else n_quantizers
-    if not 1 <= n <= len(hop_lengths):
-        raise ValueError(f"n_quantizers must be in 1..{len(hop_lengths)}, got {n_quantizers}")
+    n = levels_used(n_quantizers, len(hop_lengths))
     for hop, size in zip(hop_lengths, codebook_sizes):
         if hop <= 0 or size < 2:
             raise ValueError(f"invalid level: hop {hop}, codebook size {size}")

@@ -12,14 +12,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from codeckit.errors import ConfigError
+from codeckit.nn.checks import check_positive
+
 
 class RotaryEmbedding(nn.Module):
     """Rotary embedding: rotates pairs (i, i + d/2) of each head vector by position * inv_freq_i."""
 
     def __init__(self, dim_head: int, base: float = 10000.0):
         super().__init__()
+        check_positive("rotary embedding", dim_head=dim_head)
         if dim_head % 2:
-            raise ValueError(f"rotary embeddings need an even head dimension, got {dim_head}")
+            raise ConfigError(f"rotary embedding: dim_head must be even (rotated in pairs), got {dim_head}")
         inv_freq = 1.0 / (base ** (torch.arange(0, dim_head, 2).float() / dim_head))
         self.register_buffer("inv_freq", inv_freq, persistent=False)
 
@@ -41,10 +45,9 @@ class LocalAttention(nn.Module):
 
     def __init__(self, dim: int, window: int = 32, dim_head: int = 64, causal: bool = False, rotary: bool = True):
         super().__init__()
+        check_positive("local attention", dim=dim, window=window, dim_head=dim_head)
         if dim % dim_head:
-            raise ValueError(f"attention dim {dim} is not a multiple of the head dimension {dim_head}")
-        if window < 1:
-            raise ValueError(f"attention window must be >= 1, got {window}")
+            raise ConfigError(f"local attention: dim {dim} is not a multiple of the head dimension dim_head {dim_head}")
         self.dim, self.window, self.dim_head, self.causal = dim, int(window), int(dim_head), bool(causal)
         self.heads = dim // dim_head
         self.norm = nn.LayerNorm(dim)

@@ -27,16 +27,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from codeckit.nn.streaming import StreamingError, StreamingModule
+from codeckit.errors import ConfigError
+from codeckit.nn.checks import check_choice, check_positive
+from codeckit.nn.streaming import StreamingError, StreamingModule, check_batch
 
 NORMS = ("weight_norm", "none")
 PAD_MODES = ("zeros", "constant", "reflect", "replicate")  # "constant" is "zeros" (torch's name)
-
-
-def _normed(conv: nn.Module, norm: str) -> nn.Module:
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-    return weight_norm(conv) if norm == "weight_norm" else conv
 
 
 def pad1d(x: torch.Tensor, left: int, right: int, mode: str = "zeros") -> torch.Tensor:
@@ -54,7 +50,51 @@ def pad1d(x: torch.Tensor, left: int, right: int, mode: str = "zeros") -> torch.
     return F.pad(x, (left, right), mode=mode)
 
 
-class StreamableConv1d(StreamingModule):
+class _StreamableConvBase(StreamingModule):
+    """What both streamable convs share: option checks, the weight norm, the split of `padding_total` between
+    the two sides, and the streaming state's guard (none without padding, a refusal when non-causal)."""
+
+    kind = "conv"  # how messages name the layer
+    conv: nn.Module
+    padding_total: int
+    causal: bool
+
+    def _check_options(self, in_channels: int, out_channels: int, groups: int, norm: str, **sizes: int) -> None:
+        """Raise ConfigError naming a channel count, group count, size or norm that cannot build the conv."""
+        check_positive(self.kind, in_channels=in_channels, out_channels=out_channels, groups=groups, **sizes)
+        if in_channels % groups or out_channels % groups:
+            raise ConfigError(
+                f"{self.kind}: groups {groups} must divide in_channels {in_channels} and out_channels {out_channels}"
+            )
+        check_choice(self.kind, "norm", norm, NORMS)
+
+    @staticmethod
+    def _normed(conv: nn.Module, norm: str) -> nn.Module:
+        """`conv` under weight norm (dim 0) when `norm` is "weight_norm"."""
+        return weight_norm(conv) if norm == "weight_norm" else conv
+
+    def _centered(self) -> tuple[int, int]:
+        """(left, right) shares of `padding_total` for a non-causal layer: the larger half on the left."""
+        right = self.padding_total // 2
+        return self.padding_total - right, right
+
+    def _init_streaming_state(
+        self, batch_size: int, device: torch.device, dtype: torch.dtype
+    ) -> dict[str, torch.Tensor]:
+        if self.padding_total == 0:
+            return {}
+        if not self.causal:
+            raise StreamingError(self._no_stream_reason())
+        return self._causal_state(batch_size, device, dtype)
+
+    def _no_stream_reason(self) -> str:
+        raise NotImplementedError
+
+    def _causal_state(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+class StreamableConv1d(_StreamableConvBase):
     """Conv1d with exact output length ceil(T / stride), causal or centered, optional weight norm."""
 
     def __init__(
@@ -71,8 +111,10 @@ class StreamableConv1d(StreamingModule):
         pad_mode: str = "zeros",
     ):
         super().__init__()
-        if pad_mode not in PAD_MODES:
-            raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+        self._check_options(
+            in_channels, out_channels, groups, norm, kernel_size=kernel_size, stride=stride, dilation=dilation
+        )
+        check_choice(self.kind, "pad_mode", pad_mode, PAD_MODES)
         self.kernel_size = int(kernel_size)
         self.stride = int(stride)
         self.dilation = int(dilation)
@@ -80,22 +122,20 @@ class StreamableConv1d(StreamingModule):
         self.pad_mode = "zeros" if pad_mode == "constant" else pad_mode
         k_eff = (self.kernel_size - 1) * self.dilation + 1
         if self.stride > k_eff:
-            raise ValueError(f"stride {stride} larger than the effective kernel {k_eff} would skip input frames")
+            raise ConfigError(f"conv: stride {stride} larger than the effective kernel {k_eff} would skip input frames")
         self.padding_total = k_eff - self.stride
         conv = nn.Conv1d(
             in_channels, out_channels, kernel_size, stride=stride, dilation=dilation, groups=groups, bias=bias
         )
-        self.conv = _normed(conv, norm)
+        self.conv = self._normed(conv, norm)
 
     @property
     def padding(self) -> tuple[int, int]:
         """(left, right) padding before the extra right padding that fills the last window."""
-        if self.causal:
-            return self.padding_total, 0
-        right = self.padding_total // 2
-        return self.padding_total - right, right
+        return (self.padding_total, 0) if self.causal else self._centered()
 
     def output_length(self, length: int) -> int:
+        """Output frames for `length` input frames: ceil(length / stride)."""
         return -(-length // self.stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -106,16 +146,13 @@ class StreamableConv1d(StreamingModule):
         return self.conv(pad1d(x, left, right + extra, self.pad_mode))
 
     # -- streaming ----------------------------------------------------------------------------
-    def _init_streaming_state(
-        self, batch_size: int, device: torch.device, dtype: torch.dtype
-    ) -> dict[str, torch.Tensor]:
-        if self.padding_total == 0:
-            return {}
-        if not self.causal:
-            raise StreamingError(
-                f"a non-causal conv (kernel {self.kernel_size}, dilation {self.dilation}) needs future input "
-                "and cannot stream exactly"
-            )
+    def _no_stream_reason(self) -> str:
+        return (
+            f"a non-causal conv (kernel {self.kernel_size}, dilation {self.dilation}) needs future input "
+            "and cannot stream exactly"
+        )
+
+    def _causal_state(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
         in_channels = self.conv.in_channels
         state = {"previous": torch.zeros(batch_size, in_channels, self.padding_total, device=device, dtype=dtype)}
         if self.pad_mode in ("reflect", "replicate"):  # a stream's first chunk pads from its own frames
@@ -133,8 +170,7 @@ class StreamableConv1d(StreamingModule):
         if total == 0:
             return self.conv(x)
         previous = state["previous"]
-        if previous.shape[0] != x.shape[0]:
-            raise StreamingError(f"streaming state holds {previous.shape[0]} streams, chunk has batch {x.shape[0]}")
+        check_batch(previous, x.shape[0])
         if "first" in state:
             # branch-free (a traced ONNX step graph keeps it): streams at their first chunk take the padding
             first = state["first"]
@@ -156,12 +192,14 @@ class StreamableConv1d(StreamingModule):
         return F.pad(x[..., 1 : total + 1], (0, total))[..., :total].flip(-1)
 
 
-class StreamableConvTranspose1d(StreamingModule):
+class StreamableConvTranspose1d(_StreamableConvBase):
     """ConvTranspose1d with exact output length T * stride, causal (trim right) or centered.
 
     `padding` trims that many frames from each side instead, as nn.ConvTranspose1d's own argument does (output
     T * stride + kernel - stride - 2 * padding): only to reproduce models trained that way (DAC), offline only.
     """
+
+    kind = "transposed conv"
 
     def __init__(
         self,
@@ -176,11 +214,15 @@ class StreamableConvTranspose1d(StreamingModule):
         padding: int | None = None,
     ):
         super().__init__()
+        self._check_options(in_channels, out_channels, groups, norm, kernel_size=kernel_size, stride=stride)
         if kernel_size < stride:
-            raise ValueError(f"kernel_size {kernel_size} smaller than stride {stride} would leave output gaps")
+            raise ConfigError(
+                f"transposed conv: kernel_size {kernel_size} smaller than stride {stride} would leave output gaps"
+            )
         if padding is not None and (causal or not 0 <= padding <= (kernel_size - stride + 1) // 2):
-            raise ValueError(
-                f"padding {padding} needs a non-causal conv and 0 <= padding <= (kernel - stride + 1) // 2"
+            raise ConfigError(
+                f"transposed conv: padding {padding} needs a non-causal conv and "
+                "0 <= padding <= (kernel - stride + 1) // 2"
             )
         self.kernel_size = int(kernel_size)
         self.stride = int(stride)
@@ -188,22 +230,14 @@ class StreamableConvTranspose1d(StreamingModule):
         self.padding = padding
         self.padding_total = self.kernel_size - self.stride
         conv = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride, groups=groups, bias=bias)
-        self.conv = _normed(conv, norm)
+        self.conv = self._normed(conv, norm)
 
     @property
     def trim(self) -> tuple[int, int]:
         """(left, right) output frames removed."""
         if self.padding is not None:
             return self.padding, self.padding
-        if self.causal:
-            return 0, self.padding_total
-        right = self.padding_total // 2
-        return self.padding_total - right, right
-
-    def output_length(self, length: int) -> int:
-        if self.padding is not None:
-            return length * self.stride + self.padding_total - 2 * self.padding
-        return length * self.stride
+        return (0, self.padding_total) if self.causal else self._centered()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.streaming_state is not None:
@@ -213,19 +247,15 @@ class StreamableConvTranspose1d(StreamingModule):
         return y[..., left : y.shape[-1] - right]
 
     # -- streaming ----------------------------------------------------------------------------
-    def _init_streaming_state(
-        self, batch_size: int, device: torch.device, dtype: torch.dtype
-    ) -> dict[str, torch.Tensor]:
-        if self.padding_total == 0:
-            return {}
-        if not self.causal:
-            raise StreamingError(
-                f"a non-causal transposed conv (kernel {self.kernel_size}, stride {self.stride}) trims output on "
-                "the left and cannot stream exactly"
-            )
-        return {
-            "partial": torch.zeros(batch_size, self.conv.out_channels, self.padding_total, device=device, dtype=dtype)
-        }
+    def _no_stream_reason(self) -> str:
+        return (
+            f"a non-causal transposed conv (kernel {self.kernel_size}, stride {self.stride}) trims output on "
+            "the left and cannot stream exactly"
+        )
+
+    def _causal_state(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        shape = (batch_size, self.conv.out_channels, self.padding_total)
+        return {"partial": torch.zeros(shape, device=device, dtype=dtype)}
 
     def _step(self, x: torch.Tensor) -> torch.Tensor:
         state = self.streaming_state
@@ -235,8 +265,7 @@ class StreamableConvTranspose1d(StreamingModule):
         if total == 0:
             return y
         partial = state["partial"]
-        if partial.shape[0] != x.shape[0]:
-            raise StreamingError(f"streaming state holds {partial.shape[0]} streams, chunk has batch {x.shape[0]}")
+        check_batch(partial, x.shape[0])
         y = torch.cat([y[..., :total] + partial, y[..., total:]], dim=-1)
         tail = y[..., y.shape[-1] - total :]
         if self.conv.bias is not None:

@@ -16,22 +16,8 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from codeckit.errors import ConfigError
+from codeckit.nn.checks import check_positive
 from codeckit.nn.conv import StreamableConv1d
-
-
-def check_positive(where: str, **values: int) -> None:
-    """Raise ConfigError naming the first key whose value is not an int >= 1."""
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{where}: {key} must be an integer >= 1, got {value!r}")
-
-
-def check_bool(where: str, **values: bool) -> None:
-    """Raise ConfigError naming the first key whose value is not a bool."""
-    for key, value in values.items():
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
 
 
 class ChannelLayerNorm(nn.LayerNorm):
@@ -74,6 +60,7 @@ class ConvNeXtBackbone(nn.Module):
     ):
         super().__init__()
         check_positive("convnext", in_dim=in_dim, dim=dim, intermediate_dim=intermediate_dim, n_layers=n_layers)
+        check_positive("convnext", kernel_size=kernel_size, embed_kernel_size=embed_kernel_size)
         self.embed = StreamableConv1d(in_dim, dim, embed_kernel_size, causal=causal)
         self.norm = ChannelLayerNorm(dim, eps=1e-6)
         self.blocks = nn.Sequential(

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from codeckit.errors import ConfigError
+from codeckit.nn.checks import check_positive, check_positive_list
 from codeckit.nn.residual import DecoderBlock, EncoderBlock, wn_conv1d
 from codeckit.nn.snake import Snake
 from codeckit.registry import DECODERS, ENCODERS
@@ -30,6 +32,8 @@ class DACEncoder(nn.Module):
         in_channels: int = 1,
     ):
         super().__init__()
+        check_positive("dac encoder", dim=dim, in_channels=in_channels)
+        check_positive_list("dac encoder", "rates", rates)
         self.hop_length = math.prod(rates)
         layers: list[nn.Module] = [wn_conv1d(in_channels, dim, 7, causal=causal)]
         for stride in rates:
@@ -62,8 +66,10 @@ class DACDecoder(nn.Module):
         reference_lengths: bool = False,
     ):
         super().__init__()
+        check_positive("dac decoder", latent_dim=latent_dim, dim=dim, out_channels=out_channels)
+        check_positive_list("dac decoder", "rates", rates)
         if reference_lengths and causal:
-            raise ValueError("reference_lengths reproduces non-causal DAC models: it needs causal: false")
+            raise ConfigError("dac decoder: reference_lengths reproduces non-causal DAC models: it needs causal: false")
         self.hop_length = math.prod(rates)
         layers: list[nn.Module] = [wn_conv1d(latent_dim, dim, 7, causal=causal)]
         for stride in rates:

@@ -18,15 +18,21 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from codeckit.errors import ConfigError
+from codeckit.nn.checks import check_positive, check_positive_list
 from codeckit.registry import DECODERS, ENCODERS
 
 
 def _check_ratios(ratios: Sequence[Sequence[int]], channels: Sequence[int]) -> list[tuple[int, int]]:
+    """`ratios` as (freq, time) int pairs; ConfigError naming `ratios` or `channels` when they do not fit."""
     out = [tuple(int(v) for v in r) for r in ratios]
     if any(len(r) != 2 or min(r) < 1 for r in out):
-        raise ValueError(f"ratios must be [freq, time] pairs of positive ints, got {ratios}")
+        raise ConfigError(f"freqcodec: ratios must be [freq, time] pairs of positive ints, got {ratios}")
     if len(channels) != len(out) + 1:
-        raise ValueError(f"channels needs {len(out) + 1} entries (one per stage plus the input), got {len(channels)}")
+        raise ConfigError(
+            f"freqcodec: channels needs {len(out) + 1} entries (one per stage plus the input), got {len(channels)}"
+        )
+    check_positive_list("freqcodec", "channels", channels)
     return out
 
 
@@ -82,13 +88,15 @@ class STFT(nn.Module):
 
     def __init__(self, n_fft: int = 512, hop: int = 160):
         super().__init__()
+        check_positive("stft", n_fft=n_fft, hop=hop)
         if n_fft < hop or (n_fft - hop) % 2:
-            raise ValueError(f"n_fft - hop must be even and >= 0, got n_fft={n_fft}, hop={hop}")
+            raise ConfigError(f"stft: n_fft - hop must be even and >= 0, got n_fft={n_fft}, hop={hop}")
         self.n_fft, self.hop, self.pad = int(n_fft), int(hop), (n_fft - hop) // 2
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     @property
     def n_bins(self) -> int:
+        """Bins of the one-sided spectrum."""
         return self.n_fft // 2 + 1
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
@@ -107,8 +115,24 @@ class STFT(nn.Module):
         return (y / env.clamp_min(1e-8))[:, self.pad : self.pad + n * self.hop]
 
 
+class _FreqStack(nn.Module):
+    """What the encoder and decoder share: the checked ratios, the STFT, the hop and the bins left per stage."""
+
+    def _setup(self, n_fft: int, hop: int, channels: Sequence[int], ratios: Sequence[Sequence[int]], dim: int) -> None:
+        """Check the options (ConfigError naming the key) and keep ratios, stft, hop_length and freq_sizes."""
+        check_positive("freqcodec", dim=dim)
+        self.ratios = _check_ratios(ratios, channels)
+        self.stft = STFT(n_fft, hop)
+        self.hop_length = hop * math.prod(t for _, t in self.ratios)
+        self.freq_sizes = [self.stft.n_bins]
+        for f, _ in self.ratios:
+            self.freq_sizes.append(self.freq_sizes[-1] // f)
+        if self.freq_sizes[-1] < 1:
+            raise ConfigError(f"freqcodec: frequency ratios {ratios} reduce {self.stft.n_bins} bins to none")
+
+
 @ENCODERS.register("freqcodec")
-class FreqEncoder(nn.Module):
+class FreqEncoder(_FreqStack):
     """Audio (B, 1, T) -> latents (B, dim, T / (hop * prod(time ratios)))."""
 
     def __init__(
@@ -121,16 +145,9 @@ class FreqEncoder(nn.Module):
         log_eps: float = 1e-5,
     ):
         super().__init__()
-        self.ratios = _check_ratios(ratios, channels)
-        self.stft = STFT(n_fft, hop)
+        self._setup(n_fft, hop, channels, ratios, dim)
         self.log_eps = float(log_eps)
-        self.hop_length = hop * math.prod(t for _, t in self.ratios)
         self.dim = int(dim)
-        self.freq_sizes = [self.stft.n_bins]
-        for f, _ in self.ratios:
-            self.freq_sizes.append(self.freq_sizes[-1] // f)
-        if self.freq_sizes[-1] < 1:
-            raise ValueError(f"frequency ratios {ratios} reduce {self.stft.n_bins} bins to none")
         layers: list[nn.Module] = [Conv2d(2, channels[0], (7, 7))]
         for (f, t), c_in, c_out in zip(self.ratios, channels[:-1], channels[1:]):
             layers += [ResidualUnit2d(c_in), nn.ELU(), Conv2d(c_in, c_out, (_kernel(f), _kernel(t)), (f, t))]
@@ -151,7 +168,7 @@ class FreqEncoder(nn.Module):
 
 
 @DECODERS.register("freqcodec")
-class FreqDecoder(nn.Module):
+class FreqDecoder(_FreqStack):
     """Latents (B, dim, N) -> audio (B, 1, N * hop * prod(time ratios)) through an inverse STFT."""
 
     def __init__(
@@ -164,13 +181,8 @@ class FreqDecoder(nn.Module):
         max_log_magnitude: float = 10.0,
     ):
         super().__init__()
-        self.ratios = _check_ratios(ratios, channels)
-        self.stft = STFT(n_fft, hop)
-        self.hop_length = hop * math.prod(t for _, t in self.ratios)
+        self._setup(n_fft, hop, channels, ratios, dim)
         self.max_log_magnitude = float(max_log_magnitude)
-        self.freq_sizes = [self.stft.n_bins]
-        for f, _ in self.ratios:
-            self.freq_sizes.append(self.freq_sizes[-1] // f)
         self.channels = list(channels)
         self.proj = weight_norm(nn.Conv1d(dim, channels[-1] * self.freq_sizes[-1], 1))
         self.head = Conv2d(channels[-1], channels[-1], (3, 3))

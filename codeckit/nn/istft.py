@@ -37,8 +37,8 @@ from einops import rearrange
 from torch import nn
 
 from codeckit.errors import ConfigError
-from codeckit.nn.convnext import check_bool, check_positive
-from codeckit.nn.streaming import StreamingError, StreamingModule
+from codeckit.nn.checks import check_bool, check_positive
+from codeckit.nn.streaming import StreamingError, StreamingModule, check_batch
 
 MAX_MAGNITUDE = 1e2  # Vocos clips exp(log-magnitude) here
 
@@ -147,8 +147,7 @@ class ISTFT(StreamingModule):
         if not self.tail:
             return y
         partial = state["partial"]
-        if partial.shape[0] != y.shape[0]:
-            raise StreamingError(f"streaming state holds {partial.shape[0]} streams, chunk has batch {y.shape[0]}")
+        check_batch(partial, y.shape[0])
         y = torch.cat([y[:, : self.tail] + partial, y[:, self.tail :]], dim=-1)
         state["partial"] = y[:, y.shape[-1] - self.tail :]
         return y

@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from codeckit.nn.streaming import StreamingError, StreamingModule
+from codeckit.nn.checks import check_positive
+from codeckit.nn.streaming import StreamingModule, check_batch
 
 
 class StreamableLSTM(StreamingModule):
@@ -17,6 +18,7 @@ class StreamableLSTM(StreamingModule):
 
     def __init__(self, dim: int, num_layers: int = 2, skip: bool = True):
         super().__init__()
+        check_positive("lstm", dim=dim, num_layers=num_layers)
         self.dim = int(dim)
         self.num_layers = int(num_layers)
         self.skip = bool(skip)
@@ -28,10 +30,7 @@ class StreamableLSTM(StreamingModule):
             y, _ = self.lstm(seq)
         else:
             state = self.streaming_state
-            if state["h"].shape[0] != x.shape[0]:
-                raise StreamingError(
-                    f"streaming state holds {state['h'].shape[0]} streams, chunk has batch {x.shape[0]}"
-                )
+            check_batch(state["h"], x.shape[0])
             hc = (state["h"].transpose(0, 1).contiguous(), state["c"].transpose(0, 1).contiguous())
             y, (h, c) = self.lstm(seq, hc)
             state["h"], state["c"] = h.transpose(0, 1), c.transpose(0, 1)

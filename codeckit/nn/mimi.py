@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from codeckit.nn.checks import check_positive
 from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
 from codeckit.nn.seanet import SEANetDecoder, SEANetEncoder
 from codeckit.nn.streaming import Streamable
@@ -48,8 +49,7 @@ class MimiEncoder(Streamable, nn.Module):
         self.seanet = SEANetEncoder(**{"lstm": 0, **seanet})
         self.dim, self.channels = self.seanet.dim, self.seanet.channels
         self.transformer = _transformer(transformer, self.dim, "mimi encoder")
-        if downsample_stride < 1:
-            raise ValueError(f"downsample_stride must be >= 1, got {downsample_stride}")
+        check_positive("mimi encoder", downsample_stride=downsample_stride)
         self.downsample = None
         if downsample_stride > 1:
             self.downsample = StreamableConv1d(  # left padding: the stream's first frame repeated
@@ -85,8 +85,7 @@ class MimiDecoder(Streamable, nn.Module):
         check_kwargs(SEANetDecoder, seanet, "mimi decoder.seanet")
         self.seanet = SEANetDecoder(**{"lstm": 0, **seanet})
         self.dim, self.channels = self.seanet.dim, self.seanet.channels
-        if upsample_stride < 1:
-            raise ValueError(f"upsample_stride must be >= 1, got {upsample_stride}")
+        check_positive("mimi decoder", upsample_stride=upsample_stride)
         self.upsample = None
         if upsample_stride > 1:
             groups = self.dim if upsample_channel_wise else 1

@@ -12,6 +12,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from codeckit.nn.checks import check_choice, check_positive
+
 EvalNoise = Literal["seeded", "random", "off"]
 
 
@@ -20,8 +22,8 @@ class NoiseBlock(nn.Module):
 
     def __init__(self, dim: int, eval_noise: EvalNoise = "seeded", seed: int = 0):
         super().__init__()
-        if eval_noise not in ("seeded", "random", "off"):
-            raise ValueError(f"eval_noise must be 'seeded', 'random' or 'off', got {eval_noise!r}")
+        check_positive("noise block", dim=dim)
+        check_choice("noise block", "eval_noise", eval_noise, ("seeded", "random", "off"))
         self.linear = nn.utils.parametrizations.weight_norm(nn.Conv1d(dim, dim, 1, bias=False))
         self.eval_noise = eval_noise
         self.seed = int(seed)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
+from codeckit.nn.checks import check_choice, check_non_negative, check_positive, check_positive_list
 from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
 from codeckit.nn.lstm import StreamableLSTM
 from codeckit.nn.streaming import Streamable
@@ -54,13 +56,39 @@ class SEANetResBlock(nn.Module):
         return self.shortcut(x) + self.block(x)
 
 
+def _res_options(
+    kernel_size: int, dilation_base: int, compress: int, true_skip: bool, alpha: float, conv: dict[str, Any]
+) -> dict[str, Any]:
+    """The keywords of `_res_blocks` (ConfigError naming a bad size)."""
+    check_positive("seanet", residual_kernel_size=kernel_size, dilation_base=dilation_base, compress=compress)
+    options = dict(kernel_size=kernel_size, compress=compress, true_skip=true_skip, alpha=alpha, **conv)
+    return {**options, "dilation_base": dilation_base}
+
+
 def _res_blocks(dim: int, n: int, kwargs: dict) -> list[nn.Module]:
+    """`n` residual blocks at `dim` with dilations dilation_base ** j."""
     base = kwargs.pop("dilation_base")
     return [SEANetResBlock(dim, dilation=base**j, **kwargs) for j in range(n)]
 
 
+class _SEANetStack(Streamable, nn.Module):
+    """What the SEANet encoder and decoder share: their size checks and the sizes they expose."""
+
+    def _setup(
+        self, channels: int, dimension: int, ratios: Sequence[int], n_filters: int, n_residual_layers: int, lstm: int
+    ) -> None:
+        """Check the sizes (ConfigError naming the key), then keep ratios, hop_length, dim and channels."""
+        check_positive("seanet", channels=channels, dimension=dimension, n_filters=n_filters)
+        check_non_negative("seanet", n_residual_layers=n_residual_layers, lstm=lstm)
+        check_positive_list("seanet", "ratios", ratios)
+        self.ratios = [int(r) for r in ratios]
+        self.hop_length = math.prod(self.ratios)
+        self.dim = int(dimension)
+        self.channels = int(channels)
+
+
 @ENCODERS.register("seanet")
-class SEANetEncoder(Streamable, nn.Module):
+class SEANetEncoder(_SEANetStack):
     """Audio (B, channels, T) -> latents (B, dimension, T / prod(ratios))."""
 
     def __init__(
@@ -83,19 +111,9 @@ class SEANetEncoder(Streamable, nn.Module):
         elu_alpha: float = 1.0,
     ):
         super().__init__()
-        self.ratios = [int(r) for r in ratios]
-        self.hop_length = math.prod(self.ratios)
-        self.dim = int(dimension)
-        self.channels = int(channels)
+        self._setup(channels, dimension, ratios, n_filters, n_residual_layers, lstm)
         conv = dict(causal=causal, norm=norm, pad_mode=pad_mode)
-        res = dict(
-            kernel_size=residual_kernel_size,
-            compress=compress,
-            true_skip=true_skip,
-            alpha=elu_alpha,
-            dilation_base=dilation_base,
-            **conv,
-        )
+        res = _res_options(residual_kernel_size, dilation_base, compress, true_skip, elu_alpha, conv)
         width = n_filters
         layers: list[nn.Module] = [StreamableConv1d(channels, width, kernel_size, **conv)]
         for ratio in reversed(self.ratios):
@@ -112,7 +130,7 @@ class SEANetEncoder(Streamable, nn.Module):
 
 
 @DECODERS.register("seanet")
-class SEANetDecoder(Streamable, nn.Module):
+class SEANetDecoder(_SEANetStack):
     """Latents (B, dimension, F) -> audio (B, channels, F * prod(ratios))."""
 
     def __init__(
@@ -136,21 +154,10 @@ class SEANetDecoder(Streamable, nn.Module):
         final_activation: str = "none",
     ):
         super().__init__()
-        if final_activation not in ("none", "tanh"):
-            raise ValueError(f"final_activation must be 'none' or 'tanh', got {final_activation!r}")
-        self.ratios = [int(r) for r in ratios]
-        self.hop_length = math.prod(self.ratios)
-        self.dim = int(dimension)
-        self.channels = int(channels)
+        check_choice("seanet decoder", "final_activation", final_activation, ("none", "tanh"))
+        self._setup(channels, dimension, ratios, n_filters, n_residual_layers, lstm)
         conv = dict(causal=causal, norm=norm, pad_mode=pad_mode)
-        res = dict(
-            kernel_size=residual_kernel_size,
-            compress=compress,
-            true_skip=true_skip,
-            alpha=elu_alpha,
-            dilation_base=dilation_base,
-            **conv,
-        )
+        res = _res_options(residual_kernel_size, dilation_base, compress, true_skip, elu_alpha, conv)
         width = n_filters * 2 ** len(self.ratios)
         layers: list[nn.Module] = [StreamableConv1d(dimension, width, kernel_size, **conv)]
         if lstm:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from codeckit.nn.attention import LocalAttention
+from codeckit.nn.checks import check_positive, check_positive_list
 from codeckit.nn.noise import EvalNoise
 from codeckit.nn.residual import DecoderBlock, EncoderBlock, wn_conv1d
 from codeckit.nn.snake import Snake
@@ -34,6 +35,8 @@ class SNACEncoder(nn.Module):
         in_channels: int = 1,
     ):
         super().__init__()
+        check_positive("snac encoder", dim=dim, in_channels=in_channels)
+        check_positive_list("snac encoder", "rates", rates)
         self.hop_length = math.prod(rates)
         self.frame_multiple = int(attn_window or 1)
         layers: list[nn.Module] = [wn_conv1d(in_channels, dim, 7, causal=causal)]
@@ -69,6 +72,8 @@ class SNACDecoder(nn.Module):
         out_channels: int = 1,
     ):
         super().__init__()
+        check_positive("snac decoder", latent_dim=latent_dim, dim=dim, out_channels=out_channels)
+        check_positive_list("snac decoder", "rates", rates)
         self.hop_length = math.prod(rates)
         if depthwise:
             layers: list[nn.Module] = [

@@ -70,10 +70,6 @@ class StreamingModule(nn.Module):
     ) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    @property
-    def is_streaming(self) -> bool:
-        return self.streaming_state is not None
-
     def _state_device_dtype(self) -> tuple[torch.device, torch.dtype]:
         for p in self.parameters():
             return p.device, p.dtype
@@ -86,6 +82,7 @@ class StreamingModule(nn.Module):
         self.streaming_batch_size = int(batch_size)
 
     def stop_streaming(self) -> None:
+        """Back to offline mode for this layer; its state is dropped."""
         self.streaming_state = None
 
     def reset_streaming(self, streams: Sequence[int] | None = None) -> None:
@@ -107,6 +104,14 @@ class StreamingModule(nn.Module):
             value[idx] = init[name][idx]
             new[name] = value
         self.streaming_state = new
+
+
+def check_batch(state: torch.Tensor, batch: int) -> None:
+    """Raise StreamingError when a chunk of `batch` streams meets a state tensor holding another number (dim 0).
+
+    Every stateful layer checks its chunks so: a state started for B streams cannot silently broadcast."""
+    if state.shape[0] != batch:
+        raise StreamingError(f"streaming state holds {state.shape[0]} streams, chunk has batch {batch}")
 
 
 def _streaming_modules(module: nn.Module) -> Iterator[tuple[str, StreamingModule]]:
@@ -196,7 +201,33 @@ class Streamable:
         return streaming(self, batch_size)  # type: ignore[arg-type]
 
     def reset_streaming(self, streams: Sequence[int] | None = None) -> None:
+        """Restart `streams` (all by default) of this model's stateful layers."""
         reset_streaming(self, streams)  # type: ignore[arg-type]
 
     def streaming_state_spec(self, batch_size: int = 1) -> list[StateSpec]:
+        """Name, shape, dtype and initial value of every state of this model for `batch_size` streams."""
         return streaming_state_spec(self, batch_size)  # type: ignore[arg-type]
+
+
+_CONTEXT_LAYERS = (nn.LSTM, nn.GRU, nn.MultiheadAttention)  # layers that see past frames on their own
+
+
+def streams_exactly(module: nn.Module) -> bool:
+    """Whether `module` streams chunk by chunk exactly: it has streaming layers, all causal, and no layer
+    with temporal context (a conv with kernel > 1, an LSTM) outside them."""
+    stateful = [m for _, m in _streaming_modules(module)]
+    if not stateful:
+        return False
+    try:
+        streaming_state_spec(module, 1)
+    except StreamingError:
+        return False
+    covered = {id(sub) for m in stateful for sub in m.modules()}
+    return not any(_has_context(m) for m in module.modules() if id(m) not in covered)
+
+
+def _has_context(module: nn.Module) -> bool:
+    """Whether a layer outside the streaming layers mixes frames in time (so chunks would not join exactly)."""
+    if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d, nn.Conv2d)) and max(module.kernel_size) > 1:
+        return True
+    return isinstance(module, _CONTEXT_LAYERS)

@@ -23,7 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codeckit.nn.streaming import StreamingError, StreamingModule
+from codeckit.errors import ConfigError
+from codeckit.nn.checks import check_non_negative, check_positive
+from codeckit.nn.streaming import StreamingError, StreamingModule, check_batch
 
 
 def apply_rope(x: torch.Tensor, positions: torch.Tensor, max_period: float) -> torch.Tensor:
@@ -55,10 +57,11 @@ class CausalSelfAttention(StreamingModule):
 
     def __init__(self, dim: int, num_heads: int, context: int | None = None, max_period: float = 10000.0):
         super().__init__()
+        check_positive("transformer", d_model=dim, num_heads=num_heads)
         if dim % num_heads or (dim // num_heads) % 2:
-            raise ValueError(f"attention dim {dim} must split into {num_heads} heads of an even dimension")
-        if context is not None and context < 1:
-            raise ValueError(f"attention context must be >= 1 frame, got {context}")
+            raise ConfigError(f"transformer: d_model {dim} must split into num_heads {num_heads} of an even dimension")
+        if context is not None:
+            check_positive("transformer", context=context)
         self.dim, self.num_heads, self.head_dim = int(dim), int(num_heads), int(dim) // int(num_heads)
         self.context = None if context is None else int(context)
         self.max_period = float(max_period)
@@ -82,8 +85,7 @@ class CausalSelfAttention(StreamingModule):
             pos_q = pos_k = steps[None]
         else:
             offset = state["offset"]
-            if offset.shape[0] != b:
-                raise StreamingError(f"streaming state holds {offset.shape[0]} streams, chunk has batch {b}")
+            check_batch(offset, b)
             pos_q = offset[:, None] + steps[None]
         q = apply_rope(q, pos_q.float(), self.max_period)
         k = apply_rope(k, pos_q.float(), self.max_period)
@@ -152,8 +154,8 @@ class StreamingTransformer(nn.Module):
         output_dim: int | None = None,
     ):
         super().__init__()
-        if num_layers < 0:
-            raise ValueError(f"num_layers must be >= 0, got {num_layers}")
+        check_non_negative("transformer", num_layers=num_layers)
+        check_positive("transformer", dim_feedforward=dim_feedforward)
         self.d_model = int(d_model)
         self.input_dim = int(input_dim or d_model)
         self.output_dim = int(output_dim or d_model)

@@ -20,8 +20,9 @@ import torch
 from torch import nn
 
 from codeckit.errors import ConfigError
+from codeckit.nn.checks import check_bool, check_positive
 from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
-from codeckit.nn.convnext import ConvNeXtBackbone, check_bool, check_positive
+from codeckit.nn.convnext import ConvNeXtBackbone
 from codeckit.nn.istft import ISTFTHead
 from codeckit.nn.streaming import Streamable
 from codeckit.registry import DECODERS, ENCODERS

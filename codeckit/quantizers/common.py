@@ -1,4 +1,5 @@
-"""Pieces shared by the single-codebook quantizers: nearest-code search, gradient estimators, statistics."""
+"""Pieces shared by the single-codebook quantizers: nearest-code search, gradient estimators, losses, statistics,
+and the frozen codebook their ONNX export searches."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from codeckit.quantizers.distributed import all_reduce_sum_
 from codeckit.quantizers.errors import QuantizerError
 
 _DIST_BUDGET = 1 << 24  # distance-matrix entries per chunk (64 MB in float32)
@@ -66,6 +69,12 @@ def masked_mean(per_item: torch.Tensor, mask: torch.Tensor | None) -> torch.Tens
     return (per_item * mask).sum() / per_item.shape[0]
 
 
+def stop_grad_mse(source: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """`masked_mean` of each item's mean ||source - sg(target)||^2 over (B, D, T): a commitment or codebook loss,
+    whose gradient reaches `source` only."""
+    return masked_mean((source - target.detach()).pow(2).mean((1, 2)), mask)
+
+
 def frame_mask(mask: torch.Tensor | None, frames: int) -> torch.Tensor | None:
     """Per-item mask (B,) -> per-frame boolean mask (B*T,) in `flatten_frames` order."""
     if mask is None:
@@ -96,6 +105,17 @@ def usage_stats(counts: torch.Tensor, usage: torch.Tensor, dead_threshold: float
     }
 
 
+def track_usage(
+    usage: torch.Tensor, codes: torch.Tensor, mask: torch.Tensor | None, decay: float, training: bool
+) -> dict[str, torch.Tensor]:
+    """`usage_stats` of (B, T) `codes` over the frames of active items; in training the counts are first summed
+    over ranks and folded into the running `usage` EMA in place (unless no item anywhere used this level)."""
+    counts = code_counts(codes, usage.shape[0], frame_mask(mask, codes.shape[1]))
+    if training and float(all_reduce_sum_(counts).sum()) > 0:
+        usage.mul_(decay).add_(counts, alpha=1 - decay)
+    return usage_stats(counts, usage, 0.0)
+
+
 def check_latents(latents: torch.Tensor, dim: int, name: str) -> None:
     """Raise QuantizerError unless `latents` is a floating (B, dim, T) tensor."""
     if not isinstance(latents, torch.Tensor) or latents.dim() != 3 or latents.shape[1] != dim:
@@ -116,3 +136,29 @@ def check_codes(codes: torch.Tensor, size: int, name: str, level: int = 0) -> No
         raise QuantizerError(
             f"{name}: codes of level {level} must lie in [0, {size}), got [{int(codes.min())}, {int(codes.max())}]"
         )
+
+
+class FrozenCodebook(nn.Module):
+    """A codebook's code vectors frozen for ONNX export: the nearest-code search is the same `addmm` as
+    `nearest`, unchunked, with the search tables precomputed so the traced graph holds no codebook arithmetic."""
+
+    def __init__(self, codebook: torch.Tensor, cosine: bool = False):
+        super().__init__()
+        with torch.no_grad():
+            table = codebook.detach().float().clone()  # what a lookup returns
+            search = F.normalize(table, dim=1) if cosine else table
+        self.cosine = cosine
+        self.register_buffer("table", table)
+        self.register_buffer("search_t", search.t().contiguous())
+        self.register_buffer("c2", search.pow(2).sum(1)[None])
+
+    def nearest(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, d, T) latents -> (B, T) nearest codes, every length taken from tensor shapes."""
+        flat = z.transpose(1, 2).reshape(-1, self.search_t.shape[0])
+        if self.cosine:
+            flat = F.normalize(flat, dim=1)
+        return torch.addmm(self.c2, flat, self.search_t, alpha=-2.0).argmin(1).reshape(z.shape[0], -1)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, T) codes -> (B, d, T) code vectors."""
+        return F.embedding(codes, self.table).transpose(1, 2)

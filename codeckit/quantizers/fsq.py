@@ -13,8 +13,7 @@ import torch
 from torch import nn
 
 from codeckit.errors import ConfigError
-from codeckit.quantizers.common import LevelOutput, code_counts, frame_mask, straight_through, usage_stats
-from codeckit.quantizers.distributed import all_reduce_sum_
+from codeckit.quantizers.common import LevelOutput, straight_through, track_usage
 from codeckit.quantizers.level import SingleCodebook
 from codeckit.registry import QUANTIZERS
 
@@ -59,11 +58,21 @@ class FSQ(SingleCodebook):
         return (digits * self._basis).sum(1)
 
     def encode_level(self, latents: torch.Tensor) -> torch.Tensor:
+        """(B, dim, T) latents -> (B, T) codes: the mixed-radix number of each frame's rounded digits."""
         return self._digits_to_codes(torch.round(self._bound(self.in_proj(latents))))
 
     def decode_level(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, T) codes -> (B, dim, T): the digits scaled to [-1, 1], through `out_proj`."""
         digits = (codes[:, None, :] // self._basis) % self._radix
         return self.out_proj((digits.float() - self._half) / self._half)
+
+    def export_encode_level(self, latents: torch.Tensor) -> torch.Tensor:
+        """`encode_level`, elementwise ops and a sum, traces as it is."""
+        return self.encode_level(latents)
+
+    def export_decode_level(self, codes: torch.Tensor) -> torch.Tensor:
+        """`decode_level`, elementwise ops and a 1x1 conv, traces as it is."""
+        return self.decode_level(codes)
 
     def quantize(
         self, latents: torch.Tensor, st_latents: torch.Tensor | None = None, mask: torch.Tensor | None = None
@@ -73,7 +82,4 @@ class FSQ(SingleCodebook):
         st = bounded if st_latents is None or st_latents is latents else self._bound(self.in_proj(st_latents))
         out = self.out_proj(straight_through(st, rounded) / self._half)
         codes = self._digits_to_codes(rounded)
-        counts = code_counts(codes, self.codebook_size, frame_mask(mask, codes.shape[1]))
-        if self.training and float(all_reduce_sum_(counts).sum()) > 0:
-            self.usage.mul_(self.decay).add_(counts, alpha=1 - self.decay)
-        return LevelOutput(out, codes, {}, usage_stats(counts, self.usage, 0.0))
+        return LevelOutput(out, codes, {}, track_usage(self.usage, codes, mask, self.decay, self.training))

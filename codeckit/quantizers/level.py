@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import torch
 
+from codeckit.export.errors import ExportError
 from codeckit.quantizers.base import Quantizer, QuantizerOutput
 from codeckit.quantizers.common import LevelOutput, check_codes, check_latents
 from codeckit.quantizers.errors import QuantizerError
 
 
 class SingleCodebook(Quantizer):
-    """Subclasses implement `quantize`, `encode_level` and `decode_level`; the contract methods follow."""
+    """Subclasses implement `quantize`, `encode_level` and `decode_level`; the contract methods follow.
+
+    A level that exports to ONNX also implements `export_encode_level` and `export_decode_level` (and
+    `prepare_export` for what they read precomputed); residual quantizers compose them.
+    """
 
     strides = [1]
 
     @property
     def codebook_size(self) -> int:
+        """The number of codes of the one codebook."""
         return self.codebook_sizes[0]
 
     def quantize(
@@ -37,6 +43,22 @@ class SingleCodebook(Quantizer):
     def decode_level(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, T) int64 codes -> (B, D, T) quantized latents."""
         raise NotImplementedError
+
+    def export_encode_level(self, latents: torch.Tensor) -> torch.Tensor:
+        """`encode_level` in ops the ONNX exporter traces, every length taken from tensor shapes."""
+        raise ExportError(f"quantizer level {type(self).__name__} has no ONNX export (no export_encode_level)")
+
+    def export_decode_level(self, codes: torch.Tensor) -> torch.Tensor:
+        """`decode_level` in ops the ONNX exporter traces, every length taken from tensor shapes."""
+        raise ExportError(f"quantizer level {type(self).__name__} has no ONNX export (no export_decode_level)")
+
+    def export_encode(self, latents: torch.Tensor, n_quantizers: int) -> list[torch.Tensor]:
+        """The one level's traceable encode, as the contract's list."""
+        return [self.export_encode_level(latents)]
+
+    def export_decode(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        """The one level's traceable decode of `codes[0]`."""
+        return self.export_decode_level(codes[0])
 
     def _check_n(self, n_quantizers: int | None) -> None:
         if n_quantizers is not None and n_quantizers != 1:

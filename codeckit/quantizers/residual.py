@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from codeckit.errors import ConfigError
+from codeckit.metrics.bitrate import levels_used
 from codeckit.quantizers.base import Quantizer, QuantizerOutput
 from codeckit.quantizers.common import check_codes, check_latents
 from codeckit.quantizers.errors import QuantizerError
@@ -36,6 +37,13 @@ def _down(x: torch.Tensor, stride: int) -> torch.Tensor:
 
 def _up(x: torch.Tensor, stride: int) -> torch.Tensor:
     return x if stride == 1 else x.repeat_interleave(stride, dim=-1)
+
+
+def _up_traced(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """`_up` in ops the ONNX exporter traces with a symbolic length (no `repeat_interleave`)."""
+    if stride == 1:
+        return x
+    return x.unsqueeze(-1).expand(-1, -1, -1, stride).reshape(x.shape[0], x.shape[1], -1)
 
 
 class ResidualQuantizer(Quantizer):
@@ -81,11 +89,7 @@ class ResidualQuantizer(Quantizer):
         self.dropout_choices = choices
 
     def _n(self, n_quantizers: int | None) -> int:
-        if n_quantizers is None:
-            return self.n_levels
-        if not 1 <= int(n_quantizers) <= self.n_levels:
-            raise QuantizerError(f"{self.name}: n_quantizers must be in 1..{self.n_levels}, got {n_quantizers}")
-        return int(n_quantizers)
+        return levels_used(n_quantizers, self.n_levels, QuantizerError, f"{self.name}: ")
 
     def _check(self, latents: torch.Tensor) -> None:
         check_latents(latents, self.dim, self.name)
@@ -163,6 +167,29 @@ class ResidualQuantizer(Quantizer):
                     f"{tuple(codes[0].shape)} with strides {self.strides}"
                 )
             z = _up(self.levels[i].decode_level(c), self.strides[i])
+            quantized = z if quantized is None else quantized + z
+        return quantized
+
+    def prepare_export(self) -> None:
+        """Every level's `prepare_export`."""
+        for level in self.levels:
+            level.prepare_export()
+
+    def export_encode(self, latents: torch.Tensor, n_quantizers: int) -> list[torch.Tensor]:
+        """`encode` of the first `n_quantizers` levels from their traceable `export_encode_level`."""
+        residual, codes = latents, []
+        for level, stride in zip(self.levels[:n_quantizers], self.strides[:n_quantizers]):
+            c = level.export_encode_level(_down(residual, stride))
+            codes.append(c)
+            if len(codes) < n_quantizers:
+                residual = residual - _up_traced(level.export_decode_level(c), stride)
+        return codes
+
+    def export_decode(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        """`decode` from the levels' traceable `export_decode_level`, without the checks."""
+        quantized: torch.Tensor | None = None
+        for level, stride, c in zip(self.levels, self.strides, codes):
+            z = _up_traced(level.export_decode_level(c), stride)
             quantized = z if quantized is None else quantized + z
         return quantized
 

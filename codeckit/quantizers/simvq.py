@@ -14,16 +14,14 @@ from torch import nn
 
 from codeckit.errors import ConfigError
 from codeckit.quantizers.common import (
+    FrozenCodebook,
     LevelOutput,
-    code_counts,
     flatten_frames,
-    frame_mask,
-    masked_mean,
     nearest,
+    stop_grad_mse,
     straight_through,
-    usage_stats,
+    track_usage,
 )
-from codeckit.quantizers.distributed import all_reduce_sum_
 from codeckit.quantizers.level import SingleCodebook
 from codeckit.registry import QUANTIZERS
 
@@ -62,10 +60,24 @@ class SimVQ(SingleCodebook):
         return self.proj(self.codebook.weight)
 
     def encode_level(self, latents: torch.Tensor) -> torch.Tensor:
+        """(B, dim, T) latents -> (B, T) codes: the nearest code vector W(C) of each frame."""
         return nearest(flatten_frames(latents), self.weight).view(latents.shape[0], latents.shape[2])
 
     def decode_level(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, T) codes -> (B, dim, T) code vectors W(C)."""
         return F.embedding(codes, self.weight).transpose(1, 2)
+
+    def prepare_export(self) -> None:
+        """Freeze the current code vectors (`FrozenCodebook`) for `export_encode_level` / `export_decode_level`."""
+        self.frozen = FrozenCodebook(self.weight)
+
+    def export_encode_level(self, latents: torch.Tensor) -> torch.Tensor:
+        """`encode_level` through the frozen codebook's unchunked search (after `prepare_export`)."""
+        return self.frozen.nearest(latents)
+
+    def export_decode_level(self, codes: torch.Tensor) -> torch.Tensor:
+        """`decode_level` through the frozen codebook's lookup (after `prepare_export`)."""
+        return self.frozen.lookup(codes)
 
     def quantize(
         self, latents: torch.Tensor, st_latents: torch.Tensor | None = None, mask: torch.Tensor | None = None
@@ -75,11 +87,9 @@ class SimVQ(SingleCodebook):
         codes = nearest(flatten_frames(latents), weight)
         q = F.embedding(codes.view(b, t), weight).transpose(1, 2).to(latents.dtype)
         losses = {
-            "commitment": self.commitment_weight * masked_mean((latents - q.detach()).pow(2).mean((1, 2)), mask),
-            "codebook": self.codebook_weight * masked_mean((q - latents.detach()).pow(2).mean((1, 2)), mask),
+            "commitment": self.commitment_weight * stop_grad_mse(latents, q, mask),
+            "codebook": self.codebook_weight * stop_grad_mse(q, latents, mask),
         }
         out = straight_through(latents if st_latents is None else st_latents, q)
-        counts = code_counts(codes, self.codebook_size, frame_mask(mask, t))
-        if self.training and float(all_reduce_sum_(counts).sum()) > 0:
-            self.usage.mul_(self.decay).add_(counts, alpha=1 - self.decay)
-        return LevelOutput(out, codes.view(b, t), losses, usage_stats(counts, self.usage, 0.0))
+        stats = track_usage(self.usage, codes.view(b, t), mask, self.decay, self.training)
+        return LevelOutput(out, codes.view(b, t), losses, stats)

@@ -35,14 +35,29 @@ class ProjectedRVQ(nn.Module):
         self.out_proj = nn.Conv1d(self.rvq.dim, dim, 1, bias=False)
 
     def forward(self, latents: torch.Tensor, n_quantizers: int | None = None) -> QuantizerOutput:
+        """The residual VQ's output, its quantized sum through `out_proj`."""
         out = self.rvq(self.in_proj(latents), n_quantizers)
         return out._replace(quantized=self.out_proj(out.quantized))
 
     def encode(self, latents: torch.Tensor, n_quantizers: int | None = None) -> list[torch.Tensor]:
+        """Codes of the first `n_quantizers` levels (default all) of the projected latents."""
         return self.rvq.encode(self.in_proj(latents), n_quantizers)
 
     def decode(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        """Codes -> (B, dim, T): the residual VQ's sum through `out_proj`."""
         return self.out_proj(self.rvq.decode(codes))
+
+    def prepare_export(self) -> None:
+        """The residual VQ's `prepare_export`."""
+        self.rvq.prepare_export()
+
+    def export_encode(self, latents: torch.Tensor, n_quantizers: int) -> list[torch.Tensor]:
+        """`encode` from the residual VQ's traceable `export_encode` (ONNX export)."""
+        return self.rvq.export_encode(self.in_proj(latents), n_quantizers)
+
+    def export_decode(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        """`decode` from the residual VQ's traceable `export_decode` (ONNX export)."""
+        return self.out_proj(self.rvq.export_decode(codes))
 
 
 @QUANTIZERS.register("split_rvq")
@@ -116,4 +131,22 @@ class SplitResidualVQ(Quantizer):
         quantized = self.semantic.decode(list(codes[: self.n_semantic]))
         if len(codes) > self.n_semantic:
             quantized = quantized + self.acoustic.decode(list(codes[self.n_semantic :]))
+        return quantized
+
+    def prepare_export(self) -> None:
+        """Both branches' `prepare_export`."""
+        self.semantic.prepare_export()
+        self.acoustic.prepare_export()
+
+    def export_encode(self, latents: torch.Tensor, n_quantizers: int) -> list[torch.Tensor]:
+        """`encode` from both branches' traceable `export_encode`: the semantic codes, then the acoustic ones."""
+        n_acoustic = self._n_acoustic(n_quantizers)
+        codes = self.semantic.export_encode(latents, self.n_semantic)
+        return codes if n_acoustic == 0 else codes + self.acoustic.export_encode(latents, n_acoustic)
+
+    def export_decode(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        """`decode` from both branches' traceable `export_decode`: the sum of their decoded latents."""
+        quantized = self.semantic.export_decode(list(codes[: self.n_semantic]))
+        if len(codes) > self.n_semantic:
+            quantized = quantized + self.acoustic.export_decode(list(codes[self.n_semantic :]))
         return quantized

@@ -22,13 +22,14 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from codeckit.errors import ConfigError
 from codeckit.quantizers.common import (
+    FrozenCodebook,
     LevelOutput,
     code_counts,
     flatten_frames,
     frame_mask,
-    masked_mean,
     nearest,
     rotation_trick,
+    stop_grad_mse,
     straight_through,
     usage_stats,
 )
@@ -118,11 +119,25 @@ class VectorQuantizer(SingleCodebook):
         return F.embedding(codes, self.weight).transpose(1, 2)
 
     def encode_level(self, latents: torch.Tensor) -> torch.Tensor:
+        """(B, dim, T) latents -> (B, T) codes: the nearest code of each frame after `in_proj`."""
         z = self.in_proj(latents)
         return nearest(flatten_frames(z), self.weight, self.l2_normalize).view(z.shape[0], z.shape[2])
 
     def decode_level(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, T) codes -> (B, dim, T): the code vectors through `out_proj`."""
         return self.out_proj(self._lookup(codes))
+
+    def prepare_export(self) -> None:
+        """Freeze the current code vectors (`FrozenCodebook`) for `export_encode_level` / `export_decode_level`."""
+        self.frozen = FrozenCodebook(self.weight, self.l2_normalize)
+
+    def export_encode_level(self, latents: torch.Tensor) -> torch.Tensor:
+        """`encode_level` through the frozen codebook's unchunked search (after `prepare_export`)."""
+        return self.frozen.nearest(self.in_proj(latents))
+
+    def export_decode_level(self, codes: torch.Tensor) -> torch.Tensor:
+        """`decode_level` through the frozen codebook's lookup (after `prepare_export`)."""
+        return self.out_proj(self.frozen.lookup(codes))
 
     # -- training-time codebook updates -----------------------------------------------------------
     @torch.no_grad()
@@ -181,9 +196,9 @@ class VectorQuantizer(SingleCodebook):
         codes = nearest(x, self.weight, self.l2_normalize)
         q = self._lookup(codes.view(b, t)).to(z.dtype)
 
-        losses = {"commitment": self.commitment_weight * masked_mean((z - q.detach()).pow(2).mean((1, 2)), mask)}
+        losses = {"commitment": self.commitment_weight * stop_grad_mse(z, q, mask)}
         if self.update == "grad":
-            losses["codebook"] = self.codebook_weight * masked_mean((q - z.detach()).pow(2).mean((1, 2)), mask)
+            losses["codebook"] = self.codebook_weight * stop_grad_mse(q, z, mask)
         out = rotation_trick(zs, q) if self.rotation_trick else straight_through(zs, q)
         out = self.out_proj(out)
 

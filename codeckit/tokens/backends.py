@@ -53,7 +53,7 @@ class TorchBackend:
     name = "pytorch"
 
     def __init__(self, codec: Any, noise: str = "off"):
-        from codeckit.api import _streams_exactly
+        from codeckit.nn.streaming import streams_exactly
 
         self.codec = getattr(codec, "codec", codec)  # a CodecModel from codeckit.load, or a Codec
         if noise not in ("off", "keep"):
@@ -62,7 +62,7 @@ class TorchBackend:
         self.sample_rate, self.channels = int(self.codec.sample_rate), int(self.codec.channels)
         self.hop_lengths, self.codebook_sizes = list(self.codec.hop_lengths), list(self.codec.codebook_sizes)
         self.pad_multiple = int(self.codec.pad_multiple)
-        self.causal = _streams_exactly(self.codec.decoder)
+        self.causal = streams_exactly(self.codec.decoder)
         self.min_samples = self.pad_multiple
 
     @contextmanager

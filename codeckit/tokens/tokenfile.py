@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from codeckit.codec_spec import CodecSpec
 from codeckit.errors import ConfigError
-from codeckit.fileio import atomic_path
+from codeckit.fileio import atomic_path, read_safetensors
 from codeckit.tokens.check import check_range
 from codeckit.tokens.errors import TokenError
 
@@ -46,29 +46,34 @@ class TokenHeader:
     source_sample_rate: int | None = None
 
     @classmethod
-    def from_codec(
+    def from_spec(
         cls,
-        codec: torch.nn.Module,
+        spec: CodecSpec,
         codec_id: str,
         n_quantizers: int,
         length: int,
         source: str | None = None,
         source_sample_rate: int | None = None,
     ) -> TokenHeader:
-        """The header for codes that `codec` (with identity `codec_id`) made from `length` samples."""
+        """The header for codes that the codec declared by `spec` (identity `codec_id`) made from `length` samples."""
         return cls(
             codec_id=codec_id,
-            sample_rate=int(codec.sample_rate),
-            channels=int(codec.channels),
-            levels=int(codec.n_levels),
-            hop_lengths=[int(h) for h in codec.hop_lengths],
-            frame_rates=[float(r) for r in codec.frame_rates],
-            codebook_sizes=[int(s) for s in codec.codebook_sizes],
+            sample_rate=spec.sample_rate,
+            channels=spec.channels,
+            levels=spec.n_levels,
+            hop_lengths=list(spec.hop_lengths),
+            frame_rates=spec.frame_rates,
+            codebook_sizes=list(spec.codebook_sizes),
             n_quantizers=int(n_quantizers),
             length=int(length),
             source=source,
             source_sample_rate=source_sample_rate,
         )
+
+    @property
+    def spec(self) -> CodecSpec:
+        """The declaration this header stores (it has no pad multiple: the hops' least common multiple stands in)."""
+        return CodecSpec.of_codes(self.sample_rate, self.channels, tuple(self.hop_lengths), tuple(self.codebook_sizes))
 
     def check(self, codes: Sequence[torch.Tensor], where: str) -> None:
         """Raise TokenError if `codes` (1-D per active level) do not fit this header."""
@@ -80,10 +85,13 @@ class TokenHeader:
                 f"{where}: header hop lengths {self.hop_lengths} and codebook sizes {self.codebook_sizes} "
                 "must be positive"
             )
-        if not 1 <= n <= lv:
-            raise TokenError(f"{where}: n_quantizers {n} is not in 1..{lv}")
         if self.length < 1 or self.sample_rate < 1:
             raise TokenError(f"{where}: length {self.length} and sample rate {self.sample_rate} must be positive")
+        try:
+            spec = self.spec
+        except ValueError as e:
+            raise TokenError(f"{where}: header: {e}") from None
+        spec.check_n_quantizers(n, TokenError, where=f"{where}: ")
         if len(codes) != n:
             raise TokenError(f"{where}: header says {n} active levels, the file holds {len(codes)}")
         for level, (c, hop) in enumerate(zip(codes, self.hop_lengths)):
@@ -127,12 +135,7 @@ def load_tokens(path: str | os.PathLike) -> TokenFile:
     p = Path(path)
     if not p.is_file():
         raise TokenError(f"token file not found: {p}")
-    try:
-        with safe_open(str(p), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise TokenError(f"{p}: not a readable safetensors token file ({e})") from None
+    meta, tensors = read_safetensors(p, "pt", TokenError, "token file")
     if meta.get("format") != FORMAT:
         raise TokenError(f"{p}: not a codeckit token file (format {meta.get('format')!r})")
     if meta.get("version") != str(VERSION):

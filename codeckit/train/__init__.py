@@ -1,1 +1,1 @@
-"""Training: trainer, data, distributed, checkpoints."""
+"""Training: trainer, adversary (discriminators and their update), losses' weights, data, distributed, checkpoints."""

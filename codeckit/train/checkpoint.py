@@ -39,6 +39,7 @@ class UnreadableCheckpointError(CheckpointError):
 
 
 def checkpoint_path(directory: str | Path, step: int) -> Path:
+    """Where the checkpoint of `step` lives in `directory` (the names sort by step)."""
     return Path(directory) / f"step_{step:08d}.safetensors"
 
 

@@ -111,6 +111,46 @@ class LossesConfig:
         if not self.reconstruction:
             raise ValueError("losses.reconstruction needs at least one loss")
 
+    def reconstruction_names(self) -> list[str]:
+        """The logged name of each reconstruction loss, in order: its `name`, with `_<index>` when repeated."""
+        names: list[str] = []
+        for i, spec in enumerate(self.reconstruction):
+            name = spec["name"]
+            names.append(f"{name}_{i}" if name in names else name)
+        return names
+
+    def weights(self, adversarial: bool) -> LossWeights:
+        """Every loss weight in one table (DAC's `lambdas`), from this section's weight fields; `adversarial`
+        adds the discriminator-side terms."""
+        table = {n: float(s.get("weight", 1.0)) for n, s in zip(self.reconstruction_names(), self.reconstruction)}
+        if adversarial:
+            table["adversarial"] = self.adversarial_weight
+            table["feature_matching"] = self.feature_matching_weight
+        table.update({QUANTIZER + k: w for k, w in self.quantizer_weights.items()})
+        return LossWeights(table, self.quantizer_default_weight)
+
+
+QUANTIZER = "quantizer/"  # name prefix of the quantizer's losses in `LossWeights`
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Loss name -> weight: reconstruction losses, `adversarial`, `feature_matching` and `quantizer/<key>`;
+    a quantizer key the table lacks gets `quantizer_default` (quantizers name their own losses)."""
+
+    table: dict[str, float]
+    quantizer_default: float = 1.0
+
+    def __getitem__(self, name: str) -> float:
+        """The weight of loss `name` (a KeyError for an unknown loss that is not the quantizer's)."""
+        if name not in self.table and name.startswith(QUANTIZER):
+            return self.quantizer_default
+        return self.table[name]
+
+    def balanced(self) -> dict[str, float]:
+        """The weights of the losses on the decoded audio (all but the quantizer's), which the balancer shares."""
+        return {k: w for k, w in self.table.items() if not k.startswith(QUANTIZER)}
+
 
 @dataclass
 class TrainingConfig:

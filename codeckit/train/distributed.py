@@ -57,6 +57,7 @@ def init_distributed(device: str = "auto") -> DistInfo:
 
 
 def barrier() -> None:
+    """Wait for every rank (nothing when not distributed)."""
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
 
@@ -70,6 +71,11 @@ def all_true(flag: bool, device: torch.device) -> bool:
     return bool(t.item() > 0.5)
 
 
+def all_finite(device: torch.device, *values: torch.Tensor) -> bool:
+    """True when every tensor in `values` is finite on every rank: a step is taken everywhere or nowhere."""
+    return all_true(all(bool(torch.isfinite(v).all()) for v in values), device)
+
+
 def gather_objects(obj: Any) -> list[Any]:
     """Every rank's `obj`, in rank order (a one-item list when not distributed)."""
     if not (dist.is_available() and dist.is_initialized()):
@@ -80,5 +86,6 @@ def gather_objects(obj: Any) -> list[Any]:
 
 
 def cleanup() -> None:
+    """Leave the process group, if one was joined."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

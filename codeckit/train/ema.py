@@ -17,6 +17,7 @@ class WeightEMA:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
+        """Move the average toward `model`'s current weights (after an optimizer step)."""
         for k, v in model.state_dict().items():
             if k in self.param_names and v.is_floating_point():
                 self.shadow[k].lerp_(v.detach(), 1.0 - self.decay)
@@ -24,8 +25,10 @@ class WeightEMA:
                 self.shadow[k].copy_(v)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
+        """The averaged weights, keyed like the model's `state_dict`."""
         return self.shadow
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what `state_dict` gave."""
         for k, v in state.items():
             self.shadow[k].copy_(v)

@@ -1,9 +1,13 @@
-"""Learning-rate schedules: linear warmup, then constant, cosine, linear or exponential decay."""
+"""Optimizers and learning-rate schedules: linear warmup, then constant, cosine, linear or exponential decay."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+import torch
+
+from codeckit.train.config import TrainSection
 
 
 def lr_factor(
@@ -28,3 +32,14 @@ def lr_factor(
         raise ValueError(f"unknown lr_decay '{kind}'")
 
     return factor
+
+
+def build_optimizer(
+    params: Iterable[torch.nn.Parameter], train: TrainSection, lr: float
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """`train.optimizer` over `params` at `lr` with the run's betas and weight decay, and its LR schedule;
+    the codec and the discriminators each get one."""
+    opt_cls = torch.optim.AdamW if train.optimizer == "adamw" else torch.optim.Adam
+    opt = opt_cls(params, lr=lr, betas=tuple(train.betas), weight_decay=train.weight_decay)
+    factor = lr_factor(train.lr_decay, train.warmup_steps, train.max_steps, train.lr_gamma, train.min_lr_ratio)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)

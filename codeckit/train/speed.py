@@ -46,6 +46,7 @@ def autocast_device(precision: str, device: torch.device) -> str | None:
 
 
 def autocast(device_type: str | None) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast on `device_type` (from `autocast_device`), or nothing for None (fp32)."""
     if device_type is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device_type, dtype=torch.bfloat16)

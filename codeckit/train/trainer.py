@@ -8,11 +8,9 @@ balancer). Non-finite losses or gradients skip the update; too many in a row sto
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,11 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from codeckit.codecs import build_codec
 from codeckit.config import to_dict
-from codeckit.discriminators import build_discriminators
+from codeckit.discriminators import Discriminators
 from codeckit.errors import CodeckitError
 from codeckit.fileio import write_text_atomic
-from codeckit.losses import Balancer, FeatureMatchingLoss
-from codeckit.registry import LOSSES
 from codeckit.train import distributed as D
+from codeckit.train.adversary import STATE_KEYS, Adversary, build_adversary
 from codeckit.train.checkpoint import (
     CheckpointError,
     ema_codec,
@@ -45,32 +42,17 @@ from codeckit.train.checkpoint import (
 from codeckit.train.config import TrainingConfig
 from codeckit.train.data import DataError, make_loader
 from codeckit.train.ema import WeightEMA
-from codeckit.train.schedule import lr_factor
+from codeckit.train.objective import CodecObjective
+from codeckit.train.runlog import RunLog
+from codeckit.train.schedule import build_optimizer
 from codeckit.train.speed import Compiled, autocast, autocast_device, set_threads
+from codeckit.train.stateful import StateRegistry
 
 log = logging.getLogger("codeckit.train")
 
 
 class TrainingError(CodeckitError, RuntimeError):
     """Training cannot go on (repeated non-finite steps, an unusable experiment directory)."""
-
-
-class _TqdmHandler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        from tqdm import tqdm
-
-        tqdm.write(self.format(record), file=sys.stderr)
-
-
-def _finite(*values: torch.Tensor | None) -> bool:
-    return all(v is None or bool(torch.isfinite(v).all()) for v in values)
-
-
-def _split(out: list, n: int) -> tuple[list, list]:
-    """Discriminator output on cat([real, fake]) -> (real part, fake part)."""
-    real = [(lg[:n], [f[:n] for f in fs]) for lg, fs in out]
-    fake = [(lg[n:], [f[n:] for f in fs]) for lg, fs in out]
-    return real, fake
 
 
 class Trainer:
@@ -91,9 +73,8 @@ class Trainer:
         self.dist = D.init_distributed(device)
         self.device = self.dist.device
         self.stop_step = int(max_steps) if max_steps is not None else tc.max_steps
-        self._handlers: list[logging.Handler] = []
-        self.tb = None
-        self._setup_logging()
+        self.runlog = RunLog(self.exp_dir, self.dist.rank, self.dist.is_main)
+        self.history = self.runlog.history
         try:
             self._build(resume)
         except BaseException:
@@ -108,102 +89,80 @@ class Trainer:
         torch.manual_seed(tc.seed)
         self.codec = build_codec(config.model, source="model").to(self.device)
         self.sample_rate = self.codec.sample_rate
-        self.disc = (
-            build_discriminators(config.discriminators, channels=self.codec.channels).to(self.device)
-            if config.discriminators
-            else None
-        )
-        self._build_losses()
-        self._build_optimizers()
+        self.adversary: Adversary | None = build_adversary(config, self.codec.channels, self.sample_rate, self.device)
+        self.objective = CodecObjective(config.losses, self.sample_rate, self.device, self.adversary is not None)
+        self.opt_g, self.sched_g = build_optimizer(self.codec.parameters(), tc, tc.lr)
         self.ema = WeightEMA(self.codec, tc.ema_decay) if tc.ema_decay else None
-
-        multiple = self.codec.pad_multiple
-        self.segment = max(multiple, int(config.data.segment_seconds * self.sample_rate) // multiple * multiple)
-        self.loader, self.sampler = make_loader(
-            config.data.train,
-            self.sample_rate,
-            self.segment,
-            self.codec.channels,
-            config.data.batch_size,
-            config.data.num_workers,
-            tc.seed,
-            self.dist.rank,
-            self.dist.world_size,
-        )
-        # what each forward pass calls: the modules, under DDP and/or torch.compile when asked
-        self.gen: Any = self.codec
-        self.disc_train: Any = self.disc  # the discriminators' own update
-        self.disc_gen: Any = self.disc  # the codec's adversarial and feature losses (no DDP: frozen weights)
-        if self.dist.distributed:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.gen = DDP(self.codec, device_ids=ids, find_unused_parameters=tc.find_unused_parameters)
-            if self.disc is not None:
-                self.disc_train = DDP(self.disc, device_ids=ids)
-        if tc.compile != "none":
-            self.gen = Compiled(self.gen, "codec")
-        if tc.compile == "all" and self.disc is not None:
-            self.disc_gen = Compiled(self.disc, "discriminators")
-            ddp = self.disc_train is not self.disc
-            self.disc_train = Compiled(self.disc_train, "discriminators") if ddp else self.disc_gen
+        self._build_loader()
+        self._wrap_modules()
         self.autocast_device = autocast_device(tc.precision, self.device)
 
         self.step = self.epoch = self.batch_in_epoch = self.nan_streak = 0
         self.bad_files: set[str] = set()
         self.skipped = 0
+        self.stateful = self._register_state()
         torch.manual_seed(tc.seed + self.dist.rank)  # ranks differ in quantizer dropout and noise
         self._prepare_exp_dir(resume)
-        if self.dist.is_main:
-            from codeckit.train.tblog import TBLogger
-
-            self.tb = TBLogger(self.exp_dir / "tb", self.sample_rate)
-        self.history: list[dict[str, float]] = []
+        self.runlog.open_tensorboard(self.sample_rate)
 
     # -- construction -------------------------------------------------------------------------
-    def _setup_logging(self) -> None:
-        logger = logging.getLogger("codeckit")
-        logger.setLevel(logging.INFO)
-        fmt = logging.Formatter(f"%(asctime)s [rank {self.dist.rank}] %(levelname)s %(message)s")
-        if self.dist.is_main:
-            self.exp_dir.mkdir(parents=True, exist_ok=True)
-            handlers: list[logging.Handler] = [logging.FileHandler(self.exp_dir / "train.log"), _TqdmHandler()]
+    @property
+    def disc(self) -> Discriminators | None:
+        """The discriminators (None in a run without them)."""
+        return None if self.adversary is None else self.adversary.disc
+
+    def _build_loader(self) -> None:
+        data, multiple = self.cfg.data, self.codec.pad_multiple
+        self.segment = max(multiple, int(data.segment_seconds * self.sample_rate) // multiple * multiple)
+        self.loader, self.sampler = make_loader(
+            data.train,
+            self.sample_rate,
+            self.segment,
+            self.codec.channels,
+            data.batch_size,
+            data.num_workers,
+            self.cfg.train.seed,
+            self.dist.rank,
+            self.dist.world_size,
+        )
+
+    def _wrap_modules(self) -> None:
+        """What each forward pass calls: the modules under DDP and/or torch.compile when asked."""
+        tc, adv = self.cfg.train, self.adversary
+        self.gen: Any = self.codec
+        if self.dist.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.gen = DDP(self.codec, device_ids=ids, find_unused_parameters=tc.find_unused_parameters)
+            if adv is not None:
+                adv.distribute(ids)
+        if tc.compile != "none":
+            self.gen = Compiled(self.gen, "codec")
+        if tc.compile == "all" and adv is not None:
+            adv.compile()
+
+    def _register_state(self) -> StateRegistry:
+        """The checkpoint's keys in their saved order: counters, the codec and its optimizer, the adversary's
+        parts, EMA, balancer, every rank's RNG states and the config."""
+        s = StateRegistry()
+        for name in ("step", "epoch", "batch_in_epoch", "nan_streak"):
+            s.attribute(self, name)
+        s.value("bad_files", lambda: sorted(self.bad_files), lambda saved: setattr(self, "bad_files", set(saved)))
+        s.attribute(self, "skipped")
+        for name, part in (("codec", self.codec), ("opt_g", self.opt_g), ("sched_g", self.sched_g)):
+            s.part(name, part)
+        if self.adversary is not None:
+            s.extend(self.adversary.stateful)
         else:
-            handlers = [_TqdmHandler()]
-            handlers[0].setLevel(logging.WARNING)
-        for h in handlers:
-            h.setFormatter(fmt)
-            logger.addHandler(h)
-        self._handlers = handlers
+            for name in STATE_KEYS:
+                s.part(name, None)
+        s.part("ema", self.ema)
+        s.part("balancer", self.objective.balancer)
+        s.value("rng", lambda: D.gather_objects(rng_state()), self._load_rng)
+        s.value("config", self._config_yaml)
+        return s
 
-    def _build_losses(self) -> None:
-        lc = self.cfg.losses
-        self.rec_losses: list[tuple[str, float, nn.Module]] = []
-        for i, spec in enumerate(lc.reconstruction):
-            spec = dict(spec)
-            weight = float(spec.pop("weight", 1.0))
-            module = LOSSES.build(spec, source=f"losses.reconstruction[{i}]", sample_rate=self.sample_rate)
-            name = spec["name"]
-            if any(n == name for n, _, _ in self.rec_losses):
-                name = f"{name}_{i}"
-            self.rec_losses.append((name, weight, module.to(self.device)))
-        self.adv_loss = LOSSES.build(lc.adversarial, source="losses.adversarial")
-        self.fm_loss = FeatureMatchingLoss(relative=lc.feature_matching_relative)
-        self.weights = {n: w for n, w, _ in self.rec_losses}
-        if self.disc is not None:
-            self.weights["adversarial"] = lc.adversarial_weight
-            self.weights["feature_matching"] = lc.feature_matching_weight
-        self.balancer = Balancer(self.weights, lc.balancer_ema_decay) if lc.balancer else None
-
-    def _build_optimizers(self) -> None:
-        tc = self.cfg.train
-        opt_cls = torch.optim.AdamW if tc.optimizer == "adamw" else torch.optim.Adam
-        factor = lr_factor(tc.lr_decay, tc.warmup_steps, tc.max_steps, tc.lr_gamma, tc.min_lr_ratio)
-        kw = {"betas": tuple(tc.betas), "weight_decay": tc.weight_decay}
-        self.opt_g = opt_cls(self.codec.parameters(), lr=tc.lr, **kw)
-        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, factor)
-        self.opt_d = self.sched_d = None
-        if self.disc is not None:
-            self.opt_d = opt_cls(self.disc.parameters(), lr=tc.disc_lr or tc.lr, **kw)
-            self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, factor)
+    def _config_yaml(self) -> str:
+        return yaml.safe_dump(to_dict(self.cfg), sort_keys=False)
 
     def _prepare_exp_dir(self, resume: bool) -> None:
         found = list_checkpoints(self.ckpt_dir)
@@ -217,33 +176,16 @@ class Trainer:
         elif resume:
             log.info("--resume given but %s has no checkpoint: starting from step 0", self.ckpt_dir)
         if self.dist.is_main:
-            write_text_atomic(self.exp_dir / "config.yaml", yaml.safe_dump(to_dict(self.cfg), sort_keys=False))
+            write_text_atomic(self.exp_dir / "config.yaml", self._config_yaml())
 
     # -- checkpoints --------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """Everything needed to continue exactly (RNG states of every rank included)."""
-        rngs = D.gather_objects(rng_state())
-        return {
-            "step": self.step,
-            "epoch": self.epoch,
-            "batch_in_epoch": self.batch_in_epoch,
-            "nan_streak": self.nan_streak,
-            "bad_files": sorted(self.bad_files),
-            "skipped": self.skipped,
-            "codec": self.codec.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "sched_g": self.sched_g.state_dict(),
-            "disc": self.disc.state_dict() if self.disc is not None else None,
-            "opt_d": self.opt_d.state_dict() if self.opt_d is not None else None,
-            "sched_d": self.sched_d.state_dict() if self.sched_d is not None else None,
-            "ema": self.ema.state_dict() if self.ema is not None else None,
-            "balancer": self.balancer.state_dict() if self.balancer is not None else None,
-            "rng": rngs,
-            "config": yaml.safe_dump(to_dict(self.cfg), sort_keys=False),
-        }
+        return self.stateful.state()
 
     def save(self) -> None:
-        state = self.state()  # collective: every rank takes part
+        """Write a checkpoint of this step (collective: every rank calls it); keeps the newest few."""
+        state = self.state()
         if self.dist.is_main:
             path = save_checkpoint(self.ckpt_dir, self.step, state, self.cfg.train.keep_checkpoints)
             log.info("step %d: checkpoint %s", self.step, path)
@@ -253,34 +195,19 @@ class Trainer:
         """Restore a checkpoint written by `save` (same model, discriminators and optimizers)."""
         st = load_checkpoint(path)
         try:
-            self.codec.load_state_dict(st["codec"])
-            self.opt_g.load_state_dict(st["opt_g"])
-            self.sched_g.load_state_dict(st["sched_g"])
-            if self.disc is not None:
-                if st["disc"] is None:
-                    raise CheckpointError(f"{path} has no discriminator state but the config names discriminators")
-                self.disc.load_state_dict(st["disc"])
-                self.opt_d.load_state_dict(st["opt_d"])
-                self.sched_d.load_state_dict(st["sched_d"])
-            if self.ema is not None and st["ema"] is not None:
-                self.ema.load_state_dict(st["ema"])
-            if self.balancer is not None and st["balancer"] is not None:
-                self.balancer.load_state_dict(st["balancer"])
+            self.stateful.load(st, str(path))
         except (RuntimeError, KeyError, ValueError) as e:
             if isinstance(e, CheckpointError):
                 raise
             raise CheckpointError(f"checkpoint {path} does not fit this config: {str(e).splitlines()[0]}") from None
-        self.step, self.epoch, self.batch_in_epoch = st["step"], st["epoch"], st["batch_in_epoch"]
-        self.nan_streak, self.skipped, self.bad_files = st["nan_streak"], st["skipped"], set(st["bad_files"])
-        rngs = st["rng"]
+        log.info("resumed from %s at step %d", path, self.step)
+
+    def _load_rng(self, rngs: list[dict[str, Any]]) -> None:
         if len(rngs) == self.dist.world_size:
             set_rng_state(rngs[self.dist.rank])
-        else:
-            log.warning(
-                "checkpoint saved with %d processes, now %d: RNG states reseeded", len(rngs), self.dist.world_size
-            )
-            torch.manual_seed(self.cfg.train.seed + self.step * 1000 + self.dist.rank)
-        log.info("resumed from %s at step %d", path, self.step)
+            return
+        log.warning("checkpoint saved with %d processes, now %d: RNG states reseeded", len(rngs), self.dist.world_size)
+        torch.manual_seed(self.cfg.train.seed + self.step * 1000 + self.dist.rank)
 
     # -- one step -----------------------------------------------------------------------------
     def _autocast(self):
@@ -288,111 +215,81 @@ class Trainer:
 
     def train_step(self, audio: torch.Tensor) -> dict[str, float]:
         """One discriminator + codec update on `audio (B, C, T)`; returns the logged scalars."""
-        tc, lc = self.cfg.train, self.cfg.losses
-        use_gan = self.disc is not None and self.step >= tc.disc_start_step
-        metrics: dict[str, float] = {}
+        adv = self.adversary if self.adversary is not None and self.adversary.active(self.step) else None
         self.codec.train()
         with self._autocast():
             out = self.gen(audio)
         fake = out.audio.float()
-        n = audio.shape[0]
-
+        metrics: dict[str, float] = {}
         d_ok = True
-        if use_gan:
-            d_real, d_fake = self._disc_crop(audio, fake)
-            self.disc.train()
-            with self._autocast():
-                d_out = self.disc_train(torch.cat([d_real, d_fake.detach()]))
-            d_loss = self.adv_loss.discriminator(*_split(d_out, n))
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            d_norm = nn.utils.clip_grad_norm_(self.disc.parameters(), tc.disc_grad_clip or math.inf)
-            d_ok = D.all_true(_finite(d_loss, d_norm), self.device)
-            if d_ok:
-                self.opt_d.step()
-            metrics["loss/discriminator"] = float(d_loss.detach())
-            metrics["grad_norm/discriminator"] = float(d_norm.detach())
-
-        terms = {name: loss(fake, audio) for name, _, loss in self.rec_losses}
-        if use_gan:
-            self.disc.requires_grad_(False)
-            with self._autocast():
-                real_out, fake_out = _split(self.disc_gen(torch.cat([d_real, d_fake])), n)
-            self.disc.requires_grad_(True)
-            terms["adversarial"] = self.adv_loss.generator(fake_out)
-            terms["feature_matching"] = self.fm_loss(real_out, fake_out)
-        q_terms = {k: v for k, v in out.losses.items()}
-        q_total = sum(
-            (lc.quantizer_weights.get(k, lc.quantizer_default_weight) * v.float() for k, v in q_terms.items()),
-            torch.zeros((), device=self.device),
-        )
-        total = sum(self.weights[k] * v for k, v in terms.items()) + q_total
+        if adv is not None:
+            crops = self._disc_crop(audio, fake)
+            d_ok, metrics = adv.update(*crops)
+        terms = self.objective.reconstruction_terms(fake, audio)
+        if adv is not None:
+            terms.update(adv.generator_terms(*crops))
         self.opt_g.zero_grad(set_to_none=True)
-        if self.balancer is not None:
-            grad = self.balancer.backward_grad(terms, fake)
-            tensors, grads = [fake], [grad]
-            if q_total.requires_grad:
-                tensors.append(q_total)
-                grads.append(torch.ones_like(q_total))
-            torch.autograd.backward(tensors, grads)
-        else:
-            total.backward()
-        g_norm = nn.utils.clip_grad_norm_(self.codec.parameters(), tc.grad_clip or math.inf)
-        g_ok = D.all_true(_finite(total, g_norm), self.device)
+        total = self.objective.backward(terms, out.losses, fake)
+        g_norm = nn.utils.clip_grad_norm_(self.codec.parameters(), self.cfg.train.grad_clip or math.inf)
+        g_ok = D.all_finite(self.device, total, g_norm)
         if g_ok and d_ok:
-            self.opt_g.step()
-            if self.ema is not None:
-                self.ema.update(self.codec)
-            self.nan_streak = 0
+            self._apply(adv)
         else:
-            self.opt_g.zero_grad(set_to_none=True)
-            self.nan_streak += 1
-            what = "codec loss/gradients" if not g_ok else "discriminator loss/gradients"
-            log.warning(
-                "step %d: non-finite %s (loss %s, grad norm %s); update skipped (%d in a row)",
-                self.step + 1,
-                what,
-                float(total.detach()),
-                float(g_norm),
-                self.nan_streak,
-            )
-            if self.nan_streak >= tc.max_nan_steps:
-                raise TrainingError(
-                    f"training stopped at step {self.step + 1}: {self.nan_streak} steps in a row had non-finite "
-                    f"{what}; lower train.lr, raise train.warmup_steps or set train.grad_clip"
-                )
-        if g_ok and d_ok:  # a skipped step does not advance the LR schedules
-            self.sched_g.step()
-            if self.sched_d is not None and use_gan:
-                self.sched_d.step()
-
-        metrics["loss/total"] = float(total.detach())
-        for k, v in terms.items():
-            metrics[f"loss/{k}"] = float(v.detach())
-        for k, v in q_terms.items():
-            metrics[f"loss/quantizer/{k}"] = float(v.detach())
-        metrics["grad_norm/codec"] = float(g_norm)
-        metrics["lr/codec"] = self.opt_g.param_groups[0]["lr"]
-        if self.opt_d is not None:
-            metrics["lr/discriminator"] = self.opt_d.param_groups[0]["lr"]
-        for k, v in out.stats.items():
-            if torch.is_tensor(v) and v.numel() == 1 or isinstance(v, (int, float)):
-                metrics[f"codebook/{k}"] = float(v)
-        if self.balancer is not None:
-            for k, v in self.balancer.last_norms.items():
-                metrics[f"balancer/grad_norm/{k}"] = v
+            self._skip("codec loss/gradients" if not g_ok else "discriminator loss/gradients", total, g_norm)
+        metrics.update(self._step_metrics(total, terms, out, g_norm))
         self._last = (audio, fake)
         return metrics
 
     def _disc_crop(self, audio: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The same random window of real and decoded audio when `train.disc_segment_seconds` is set: the
-        discriminators' cost grows with their input, the reconstruction losses still see the whole segment."""
-        seconds = self.cfg.train.disc_segment_seconds
-        length = audio.shape[-1] if seconds is None else min(audio.shape[-1], int(seconds * self.sample_rate))
-        if length >= audio.shape[-1]:
-            return audio, fake
-        start = int(torch.randint(0, audio.shape[-1] - length + 1, ()))
-        return audio[..., start : start + length], fake[..., start : start + length]
+        """The window of real and decoded audio the discriminators see (`Adversary.crop`)."""
+        return self.adversary.crop(audio, fake)
+
+    def _apply(self, adv: Adversary | None) -> None:
+        """Take the codec's update and advance the LR schedules (a skipped step advances neither)."""
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update(self.codec)
+        self.nan_streak = 0
+        self.sched_g.step()
+        if adv is not None:
+            adv.sched.step()
+
+    def _skip(self, what: str, total: torch.Tensor, g_norm: torch.Tensor) -> None:
+        """Drop the codec's update after non-finite `what`; too many in a row stop the run."""
+        self.opt_g.zero_grad(set_to_none=True)
+        self.nan_streak += 1
+        log.warning(
+            "step %d: non-finite %s (loss %s, grad norm %s); update skipped (%d in a row)",
+            self.step + 1,
+            what,
+            float(total.detach()),
+            float(g_norm),
+            self.nan_streak,
+        )
+        if self.nan_streak >= self.cfg.train.max_nan_steps:
+            raise TrainingError(
+                f"training stopped at step {self.step + 1}: {self.nan_streak} steps in a row had non-finite "
+                f"{what}; lower train.lr, raise train.warmup_steps or set train.grad_clip"
+            )
+
+    def _step_metrics(
+        self, total: torch.Tensor, terms: dict[str, torch.Tensor], out: Any, g_norm: torch.Tensor
+    ) -> dict[str, float]:
+        """The codec side's logged scalars: losses, gradient norm, learning rates, codebook stats."""
+        metrics = {"loss/total": float(total.detach())}
+        metrics.update({f"loss/{k}": float(v.detach()) for k, v in terms.items()})
+        metrics.update({f"loss/quantizer/{k}": float(v.detach()) for k, v in out.losses.items()})
+        metrics["grad_norm/codec"] = float(g_norm)
+        metrics["lr/codec"] = self.opt_g.param_groups[0]["lr"]
+        if self.adversary is not None:
+            metrics["lr/discriminator"] = self.adversary.lr()
+        for k, v in out.stats.items():
+            if torch.is_tensor(v) and v.numel() == 1 or isinstance(v, (int, float)):
+                metrics[f"codebook/{k}"] = float(v)
+        if self.objective.balancer is not None:
+            for k, v in self.objective.balancer.last_norms.items():
+                metrics[f"balancer/grad_norm/{k}"] = v
+        return metrics
 
     # -- the loop -----------------------------------------------------------------------------
     def _note_bad(self, bad: list[tuple[str, str]]) -> None:
@@ -415,15 +312,10 @@ class Trainer:
             row["speed/steps_per_s"], row["speed/audio_s_per_s"] = rate
         row["data/bad_files"] = len(self.bad_files)
         row["data/skipped_reads"] = self.skipped
-        self.history.append(row)
-        if self.dist.is_main:
-            with open(self.exp_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            self.tb.scalars({k: v for k, v in row.items() if k != "step"}, self.step)
+        self.runlog.row(row)
 
     def fit(self) -> list[dict[str, float]]:
         """Train until `max_steps` (or `--max-steps`), checkpointing and logging; export the model at the end."""
-        tc = self.cfg.train
         log.info(
             "training %s on %s: %d process(es), segment %d samples, batch %d per process, steps %d -> %d",
             self.cfg.model.encoder.get("name"),
@@ -434,40 +326,12 @@ class Trainer:
             self.step,
             self.stop_step,
         )
-        bar = None
-        if self.dist.is_main and tc.progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=self.stop_step, initial=self.step, desc="train", dynamic_ncols=True)
-        t0, s0 = time.perf_counter(), self.step
-        audio_per_step = self.segment * self.cfg.data.batch_size * self.dist.world_size / self.sample_rate
+        bar = self._progress_bar()
+        self._rate_mark = (time.perf_counter(), self.step)
         try:
             while self.step < self.stop_step:
-                self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
-                for batch in self.loader:
-                    if batch.bad:
-                        self._note_bad(batch.bad)
-                    metrics = self.train_step(batch.audio.to(self.device, non_blocking=True))
-                    self.step += 1
-                    self.batch_in_epoch += 1
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{metrics['loss/total']:.4g}", refresh=False)
-                    if self.step % tc.log_every == 0 or self.step == self.stop_step:
-                        dt = time.perf_counter() - t0
-                        rate = (self.step - s0) / dt if dt > 0 else 0.0
-                        self._log(metrics, (rate, rate * audio_per_step))
-                        t0, s0 = time.perf_counter(), self.step
-                    if self.tb is not None and tc.sample_every and self.step % tc.sample_every == 0:
-                        self.tb.samples(*self._last, self.step)
-                    if self.step % tc.checkpoint_every == 0:
-                        self.save()
-                    if self.step >= self.stop_step:
-                        break
-                else:
-                    self.epoch += 1
-                    self.batch_in_epoch = 0
-            if self.step % tc.checkpoint_every != 0:
+                self._run_epoch(bar)
+            if self.step % self.cfg.train.checkpoint_every != 0:
                 self.save()
             self.export()
             if self.skipped:
@@ -476,6 +340,47 @@ class Trainer:
             if bar is not None:
                 bar.close()
         return self.history
+
+    def _progress_bar(self) -> Any:
+        """A tqdm bar on rank 0 when `train.progress` is on, else None."""
+        if not (self.dist.is_main and self.cfg.train.progress):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.stop_step, initial=self.step, desc="train", dynamic_ncols=True)
+
+    def _run_epoch(self, bar: Any) -> None:
+        """Train on the rest of this epoch's batches, or up to the stop step."""
+        self.sampler.set_epoch(self.epoch, self.batch_in_epoch)
+        for batch in self.loader:
+            if batch.bad:
+                self._note_bad(batch.bad)
+            metrics = self.train_step(batch.audio.to(self.device, non_blocking=True))
+            self.step += 1
+            self.batch_in_epoch += 1
+            self._after_step(metrics, bar)
+            if self.step >= self.stop_step:
+                return
+        self.epoch += 1
+        self.batch_in_epoch = 0
+
+    def _after_step(self, metrics: dict[str, float], bar: Any) -> None:
+        """Progress bar, logged scalars (with the speed since the last row), audio samples and checkpoints."""
+        tc = self.cfg.train
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{metrics['loss/total']:.4g}", refresh=False)
+        if self.step % tc.log_every == 0 or self.step == self.stop_step:
+            t0, s0 = self._rate_mark
+            dt = time.perf_counter() - t0
+            rate = (self.step - s0) / dt if dt > 0 else 0.0
+            audio_per_step = self.segment * self.cfg.data.batch_size * self.dist.world_size / self.sample_rate
+            self._log(metrics, (rate, rate * audio_per_step))
+            self._rate_mark = (time.perf_counter(), self.step)
+        if tc.sample_every and self.step % tc.sample_every == 0:
+            self.runlog.samples(*self._last, self.step)
+        if self.step % tc.checkpoint_every == 0:
+            self.save()
 
     def export(self) -> Path:
         """Write the codec (EMA weights when kept) to EXP_DIR/model with `save_codec`."""
@@ -489,11 +394,5 @@ class Trainer:
 
     def close(self) -> None:
         """Flush TensorBoard, detach log handlers, leave the process group."""
-        if self.tb is not None:
-            self.tb.close()
-        logger = logging.getLogger("codeckit")
-        for h in self._handlers:
-            logger.removeHandler(h)
-            h.close()
-        self._handlers = []
+        self.runlog.close()
         D.cleanup()

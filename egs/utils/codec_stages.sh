@@ -44,15 +44,18 @@ need() {
   fi
 }
 
-# The experiment is tied to its config's content (comments and layout aside): refuse to mix two in one folder.
-conf_sum=$(python3 -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])), sort_keys=True))' \
-  "$conf" | sha1sum | cut -c1-16)
+# The config as training reads it, its includes composed (`codeckit config show`, without loading torch).
+conf_show() { python3 -m codeckit.commands.config show "$conf" "$@"; }
+
+# The experiment is tied to its config's content, includes composed (comments and layout aside): refuse to mix
+# two in one folder. EXP/train.yaml is that composed config, so the experiment never depends on include files.
+conf_sum=$(conf_show --json | sha1sum | cut -c1-16)
 if [ -f "$exp/.conf.sha1" ] && [ "$(cat "$exp/.conf.sha1")" != "$conf_sum" ]; then
   echo "$0: $exp was made with another version of $conf; remove $exp or pass another --tag" >&2
   exit 1
 fi
 echo "$conf_sum" > "$exp/.conf.sha1"
-cp "$conf" "$exp/train.yaml"
+conf_show > "$exp/train.yaml"
 
 model=$exp/model
 
@@ -87,7 +90,7 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     need export 3
     log "stage 3: exporting $model to ONNX; log: $exp/log/export.log"
     $decode_cmd "$exp/log/export.log" codeckit export "$model"
-    train_list=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["train"])' "$conf")
+    train_list=$(conf_show --key data.train)
     log "stage 3: fitting the entropy coder's context model on $train_list tokens; log: $exp/log/compress_fit.log"
     $decode_cmd "$exp/log/compress_fit.log" codeckit compress fit "$train_list" --model "$model" --jobs "$nj"
     touch "$exp/.done.export"

@@ -185,10 +185,10 @@ def test_chunked_long_audio_matches_a_single_pass(model_dir, quiet_model_dir, tm
 
 def test_causal_codec_chunks_exactly_with_carried_state(causal_model_dir, tmp_path, tone):
     """A causal codec with an LSTM streams chunk by chunk with its state: the codes equal one pass's."""
-    from codeckit.api import _streams_exactly
+    from codeckit.nn.streaming import streams_exactly
 
     whole = codeckit.load(causal_model_dir)
-    assert _streams_exactly(whole.codec.encoder) and _streams_exactly(whole.codec.decoder)
+    assert streams_exactly(whole.codec.encoder) and streams_exactly(whole.codec.decoder)
     small = CodecModel(whole.codec, chunk_seconds=0.1, context_seconds=0.0)
     x = tone(1.37, 16000, seed=2)
     sf.write(tmp_path / "c.wav", x, 16000, subtype="FLOAT")

@@ -7,8 +7,6 @@ SNAC release layout (config.json + pytorch_model.bin). Both caches are temporary
 
 from __future__ import annotations
 
-import io
-import json
 import socket
 
 import pytest
@@ -23,21 +21,6 @@ from codeckit.codecs import load_codec
 from codeckit.errors import HubError
 
 hub_constants = pytest.importorskip("huggingface_hub.constants")
-
-# SNAC 24 kHz's layout (hops 512, strides 4/2/1), narrow and with small codebooks so it builds in a blink.
-TINY_SNAC = dict(
-    sampling_rate=24000,
-    encoder_dim=8,
-    encoder_rates=[2, 4, 8, 8],
-    decoder_dim=32,
-    decoder_rates=[8, 8, 4, 2],
-    attn_window_size=None,
-    codebook_size=64,
-    codebook_dim=8,
-    vq_strides=[4, 2, 1],
-    noise=True,
-    depthwise=True,
-)
 
 
 @pytest.fixture(autouse=True)
@@ -60,15 +43,16 @@ def dirs(tmp_path, hub):
     return {"endpoint": hub.url, "cache_dir": tmp_path / "codeckit", "hf_cache_dir": tmp_path / "hf"}
 
 
-def snac_release(seed: int) -> tuple[torch.nn.Module, dict[str, bytes]]:
-    """A random-init reference SNAC and its files as hubertsiuzdak/snac_24khz lays them out."""
-    snac = pytest.importorskip("snac")
-    torch.manual_seed(seed)
-    ref = snac.SNAC(**TINY_SNAC).eval()
-    buf = io.BytesIO()
-    torch.save(ref.state_dict(), buf)
-    files = {"config.json": json.dumps(TINY_SNAC).encode(), "pytorch_model.bin": buf.getvalue(), "README.md": b"x"}
-    return ref, files
+@pytest.fixture(scope="module")
+def tiny_snac_release(snac_release):
+    """`tiny_snac_release(seed)`: a reference SNAC release (tests/conftest.py) with SNAC 24 kHz's layout (hops 512,
+    strides 4/2/1), narrow and with small codebooks so it builds in a blink, and a README as a release has."""
+
+    def make(seed: int) -> tuple[torch.nn.Module, dict[str, bytes]]:
+        ref, files = snac_release(seed, encoder_dim=8, decoder_dim=32, codebook_size=64)
+        return ref, {**files, "README.md": b"x"}
+
+    return make
 
 
 def model_dir_files(path) -> dict[str, bytes]:
@@ -92,8 +76,8 @@ def test_codeckit_model_repo_loads_as_is(hub, dirs, new_model_dir, tmp_path, ton
     assert (tmp_path / "tok" / "a.tokens.safetensors").is_file() and len(hub.requests) == before
 
 
-def test_snac_release_converts_once_per_commit(hub, dirs, one_thread):
-    ref, files = snac_release(seed=0)
+def test_snac_release_converts_once_per_commit(hub, dirs, tiny_snac_release, one_thread):
+    ref, files = tiny_snac_release(seed=0)
     first = hub.push("org/snac", files)
     start = len(hub.downloads())
     codec = codeckit.load("hf:org/snac", **dirs)
@@ -108,7 +92,7 @@ def test_snac_release_converts_once_per_commit(hub, dirs, one_thread):
     assert codeckit.load("hf:org/snac", **dirs).path == codec.path  # one look-up, no download
     assert [m for m, _ in hub.requests[before:]] == ["GET"] and "/api/models/" in hub.requests[-1][1]
 
-    _, files = snac_release(seed=1)
+    _, files = tiny_snac_release(seed=1)
     second = hub.push("org/snac", files)
     downloads = len(hub.downloads())
     assert codeckit.load("hf:org/snac", **dirs).path.name == second  # a new revision converts again
@@ -118,8 +102,8 @@ def test_snac_release_converts_once_per_commit(hub, dirs, one_thread):
     assert len(hub.requests) == before
 
 
-def test_cli_converts_from_the_hub(hub, dirs, tmp_path, capsys):
-    _, files = snac_release(seed=2)
+def test_cli_converts_from_the_hub(hub, dirs, tiny_snac_release, tmp_path, capsys):
+    _, files = tiny_snac_release(seed=2)
     hub.push("org/snac-cli", files, branch="v1")
     dst = tmp_path / "out"
     options = ["--endpoint", hub.url, "--cache-dir", str(dirs["cache_dir"])]

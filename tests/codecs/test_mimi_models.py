@@ -95,11 +95,20 @@ def test_split_rvq_levels():
         q.encode(z, n_quantizers=0)
 
 
-def test_onnx_export_is_refused_with_one_error(tmp_path):
-    """The split quantizer has no ONNX graph yet: `export_codec` says so, naming it, and writes nothing."""
-    from codeckit.export.errors import ExportError
+def test_onnx_decode_equals_pytorch_decode(tmp_path):
+    """The split quantizer exports (its two residual stacks' decoded sums add in the graph): the ONNX encoder gives
+    PyTorch's codes and the ONNX decoder PyTorch's audio."""
     from codeckit.export.exporter import export_codec
+    from codeckit.export.graphs import prepare_for_export
+    from codeckit.export.runner import OnnxCodec
 
-    with pytest.raises(ExportError, match="quantizer 'SplitResidualVQ' has no ONNX export"):
-        export_codec(_tiny(), tmp_path / "onnx")
-    assert not (tmp_path / "onnx").exists() or not any((tmp_path / "onnx").iterdir())
+    codec = _tiny().eval()
+    export_codec(codec, tmp_path / "onnx")
+    runner = OnnxCodec(tmp_path / "onnx", threads=1)
+    audio = 0.3 * torch.randn(2, 1, 160 * 9 + 7)
+    model = prepare_for_export(codec)
+    with torch.no_grad():
+        codes = model.encode(audio)
+        ref = model.decode(codes).numpy()
+    assert all((got == c.numpy()).all() for got, c in zip(runner.encode(audio.numpy()), codes))
+    assert abs(runner.decode([c.numpy() for c in codes]) - ref).max() <= 1e-4

@@ -13,20 +13,6 @@ from codeckit.nn.noise import NoiseBlock
 
 snac = pytest.importorskip("snac")
 
-SNAC_24KHZ = dict(
-    sampling_rate=24000,
-    encoder_dim=48,
-    encoder_rates=[2, 4, 8, 8],
-    decoder_dim=1024,
-    decoder_rates=[8, 8, 4, 2],
-    attn_window_size=None,
-    codebook_size=4096,
-    codebook_dim=8,
-    vq_strides=[4, 2, 1],
-    noise=True,
-    depthwise=True,
-)
-
 
 def reference_noise_off(model) -> None:
     """Turn the reference NoiseBlocks into identities (the reference has no switch for it)."""
@@ -50,20 +36,27 @@ def old_weight_norm_keys(state: dict) -> dict:
     return out
 
 
+def write_release(directory, files: dict[str, bytes]):
+    """`files` (name -> bytes) written into `directory`, made if needed; returns `directory`."""
+    directory.mkdir(exist_ok=True)
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+    return directory
+
+
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory):
-    torch.manual_seed(0)
-    ref = snac.SNAC(**SNAC_24KHZ).eval()
-    src = tmp_path_factory.mktemp("snac_src")
-    (src / "config.json").write_text(json.dumps(SNAC_24KHZ))
-    torch.save(ref.state_dict(), src / "pytorch_model.bin")
+def converted(tmp_path_factory, snac_release):
+    """(reference SNAC 24 kHz, random-init; its config.json; the codeckit codec converted from its release; that
+    codec's model directory)."""
+    ref, files = snac_release(seed=0)
+    src = write_release(tmp_path_factory.mktemp("snac_src"), files)
     dst = tmp_path_factory.mktemp("snac_dst") / "model"
     assert main(["convert", "--from", "snac", str(src), str(dst)]) == 0
-    return ref, load_codec(dst), dst
+    return ref, files["config.json"], load_codec(dst), dst
 
 
 def test_codes_and_audio_match_reference(converted):
-    ref, codec, _ = converted
+    ref, _, codec, _ = converted
     torch.manual_seed(1)
     audio = torch.randn(2, 1, 11000) * 0.3  # not a multiple of the 2048-sample pad: both pad it
     reference_noise_off(ref)
@@ -81,8 +74,8 @@ def test_codes_and_audio_match_reference(converted):
 
 
 def test_noise_draws_match_reference(converted):
-    ref, codec, _ = converted
-    ref2 = snac.SNAC(**SNAC_24KHZ).eval()
+    ref, config, codec, _ = converted
+    ref2 = snac.SNAC(**json.loads(config)).eval()
     ref2.load_state_dict(ref.state_dict())
     set_noise(codec, "random")  # drawn from the global generator, like the reference
     codes = [torch.randint(0, 4096, (1, n)) for n in (2, 4, 8)]
@@ -100,17 +93,13 @@ def test_noise_draws_match_reference(converted):
 def test_old_weight_norm_keys_and_safetensors_convert_identically(converted, tmp_path):
     from safetensors.torch import load_file, save_file
 
-    ref, _, dst = converted
+    ref, config, _, dst = converted
     expected = load_file(str(dst / "model.safetensors"))
     state = old_weight_norm_keys(ref.state_dict())
     assert any(k.endswith("weight_g") for k in state)
-    old = tmp_path / "old"
-    old.mkdir()
-    (old / "config.json").write_text(json.dumps(SNAC_24KHZ))
+    old = write_release(tmp_path / "old", {"config.json": config})
     torch.save(state, old / "pytorch_model.bin")
-    st = tmp_path / "st"
-    st.mkdir()
-    (st / "config.json").write_text(json.dumps(SNAC_24KHZ))
+    st = write_release(tmp_path / "st", {"config.json": config})
     save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(st / "model.safetensors"))
     for src in (old, st):
         out = tmp_path / f"{src.name}_out"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import pytest
 import torch
 
 from codeckit.cli import main
-from codeckit.codecs import build_codec, load_codec, save_codec
+from codeckit.codecs import load_codec, save_codec
 from codeckit.export.exporter import export_codec
 from codeckit.export.graphs import prepare_for_export
 from codeckit.export.runner import OnnxCodec
@@ -16,37 +17,10 @@ from codeckit.export.runner import OnnxCodec
 HOP = 40
 
 
-def vocos_config(causal: bool, upsample: int) -> dict:
-    """A tiny 8 kHz vocos codec, hop 40, phase features, 2-level RVQ."""
-    return {
-        "sample_rate": 8000,
-        "encoder": {
-            "name": "vocos",
-            "latent_dim": 16,
-            "hop_length": HOP,
-            "n_fft": 80,
-            "dim": 24,
-            "n_layers": 2,
-            "phase": True,
-            "causal": causal,
-        },
-        "quantizer": {"name": "rvq", "n_levels": 2, "level": {"name": "vq", "dim": 16, "codebook_size": 32}},
-        "decoder": {
-            "name": "vocos",
-            "latent_dim": 16,
-            "hop_length": HOP,
-            "n_fft": 160 // upsample,
-            "dim": 32,
-            "n_layers": 2,
-            "upsample": upsample,
-            "causal": causal,
-        },
-    }
-
-
-def _codec(causal: bool, upsample: int):
-    torch.manual_seed(0)
-    return build_codec(vocos_config(causal, upsample)).eval()
+@pytest.fixture
+def make(make_codec, tiny_vocos):
+    """`make(causal, upsample)`: the tiny vocos codec of tests/conftest.py with phase features, random-init."""
+    return lambda causal, upsample: make_codec(tiny_vocos(causal, upsample, phase=True))
 
 
 def _audio(batch: int, frames: int, extra: int = 0) -> np.ndarray:
@@ -54,9 +28,9 @@ def _audio(batch: int, frames: int, extra: int = 0) -> np.ndarray:
     return (torch.randn(batch, 1, frames * HOP + extra, generator=gen) * 0.3).numpy()
 
 
-def test_export_command_causal_vocos(tmp_path, capsys):
+def test_export_command_causal_vocos(make, tmp_path, capsys):
     """Save, `codeckit export` (with its onnxruntime check), then the runner: offline and streamed == PyTorch."""
-    model_dir = save_codec(_codec(causal=True, upsample=2), tmp_path / "model")
+    model_dir = save_codec(make(causal=True, upsample=2), tmp_path / "model")
     assert main(["export", str(model_dir), "--out", str(tmp_path / "onnx")]) == 0
     out = capsys.readouterr().out
     assert "verified:" in out and "decoder_step.onnx" in out
@@ -85,9 +59,9 @@ def test_export_command_causal_vocos(tmp_path, capsys):
     assert np.abs(streamed - ref_audio).max() <= 1e-5
 
 
-def test_step_graph_states_are_the_layers_states(tmp_path):
+def test_step_graph_states_are_the_layers_states(make, tmp_path):
     """The decoder step graph carries the ISTFT's overlap-add tail and the causal convs' inputs as states."""
-    codec = _codec(causal=True, upsample=1)
+    codec = make(causal=True, upsample=1)
     export_codec(codec, tmp_path)
     names = [i.name for i in onnx.load(str(tmp_path / "decoder_step.onnx")).graph.input]
     assert any(n.endswith("head.istft.partial") for n in names)
@@ -97,8 +71,8 @@ def test_step_graph_states_are_the_layers_states(tmp_path):
     assert tail[0]["shape"] == ["batch", 160 - HOP]
 
 
-def test_centred_vocos_exports_offline_graphs(tmp_path):
-    codec = _codec(causal=False, upsample=2)
+def test_centred_vocos_exports_offline_graphs(make, tmp_path):
+    codec = make(causal=False, upsample=2)
     paths = export_codec(codec, tmp_path)
     assert sorted(paths) == ["decoder", "encoder"]
     runner = OnnxCodec(tmp_path)

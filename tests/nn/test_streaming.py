@@ -17,6 +17,7 @@ from codeckit.nn.streaming import (
     set_streaming_state,
     streaming,
     streaming_state_spec,
+    streams_exactly,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -160,3 +161,21 @@ def test_streaming_errors():
     assert conv.streaming_state is None  # the context turned streaming off again
     with pytest.raises(StreamingError, match="not streaming"):
         conv.reset_streaming()
+
+
+def test_streams_exactly_needs_causal_streaming_layers_and_nothing_else_with_context():
+    causal = SEANetEncoder(dimension=8, n_filters=2, ratios=[2, 2], lstm=1, causal=True, pad_mode="zeros")
+    assert streams_exactly(causal)
+    assert not streams_exactly(SEANetEncoder(dimension=8, n_filters=2, ratios=[2, 2], lstm=1, causal=False))
+    assert not streams_exactly(torch.nn.Linear(2, 2))  # no streaming layer at all
+    assert not streams_exactly(torch.nn.Sequential(causal, torch.nn.Conv1d(8, 8, 3)))  # a plain conv sees the future
+    assert not streams_exactly(torch.nn.Sequential(causal, torch.nn.GRU(8, 8)))  # a plain RNN's state is not carried
+    assert streams_exactly(torch.nn.Sequential(causal, torch.nn.Conv1d(8, 8, 1)))  # 1x1: no temporal context
+
+
+def test_every_stateful_layer_checks_the_chunk_batch():
+    layers = [StreamableConv1d(2, 2, 3, causal=True), StreamableConvTranspose1d(2, 2, 4, stride=2, causal=True)]
+    layers.append(StreamableLSTM(2, num_layers=1))
+    for layer in layers:
+        with streaming(layer, 3), pytest.raises(StreamingError, match="holds 3 streams, chunk has batch 2"):
+            layer(torch.randn(2, 2, 4))

@@ -18,42 +18,25 @@ HOP = 40
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-def small_config(causal: bool, upsample: int = 1, phase: bool = False) -> dict:
-    """A tiny 8 kHz vocos codec at hop 40 (200 Hz) with a 2-level RVQ."""
-    return {
-        "sample_rate": 8000,
-        "encoder": {
-            "name": "vocos",
-            "latent_dim": 16,
-            "hop_length": HOP,
-            "n_fft": 80,
-            "dim": 24,
-            "n_layers": 2,
-            "phase": phase,
-            "causal": causal,
-        },
-        "quantizer": {"name": "rvq", "n_levels": 2, "level": {"name": "vq", "dim": 16, "codebook_size": 32}},
-        "decoder": {
-            "name": "vocos",
-            "latent_dim": 16,
-            "hop_length": HOP,
-            "n_fft": 160 // upsample,
-            "dim": 32,
-            "intermediate_dim": 48,
-            "n_layers": 2,
-            "upsample": upsample,
-            "causal": causal,
-        },
-    }
+@pytest.fixture
+def small_config(tiny_vocos):
+    """`small_config(causal, upsample=1, phase=False)`: the tiny vocos codec (tests/conftest.py) at hop 40 (200 Hz),
+    its decoder's intermediate_dim 48."""
+    return lambda causal, upsample=1, phase=False: tiny_vocos(causal, upsample, phase, intermediate_dim=48)
 
 
-def make(causal: bool, upsample: int = 1, phase: bool = False, seed: int = 0):
-    torch.manual_seed(seed)
-    codec = build_codec(small_config(causal, upsample, phase)).eval()
-    for key, buf in codec.named_buffers():
-        if key.endswith("inited"):  # no first-batch k-means
-            buf.fill_(1.0)
-    return codec
+@pytest.fixture
+def make(make_codec, small_config):
+    """`make(causal, upsample=1, phase=False, seed=0)`: that codec, random-init, in eval mode, without k-means."""
+
+    def build(causal: bool, upsample: int = 1, phase: bool = False, seed: int = 0):
+        codec = make_codec(small_config(causal, upsample, phase), seed)
+        for key, buf in codec.named_buffers():
+            if key.endswith("inited"):  # no first-batch k-means
+                buf.fill_(1.0)
+        return codec
+
+    return build
 
 
 def test_registered():
@@ -61,7 +44,7 @@ def test_registered():
 
 
 @pytest.mark.parametrize("causal,upsample,phase", [(False, 1, False), (True, 2, True)])
-def test_codec_shapes_and_gradients(causal, upsample, phase):
+def test_codec_shapes_and_gradients(make, causal, upsample, phase):
     codec = make(causal, upsample, phase).train()
     assert codec.hop_length == codec.decoder.hop_length == HOP
     audio = torch.randn(2, 1, 10 * HOP + 7) * 0.3
@@ -110,7 +93,7 @@ def test_log_floor_hides_low_level_noise():
     assert (STFTFeatures(n_fft, hop, log_floor=3e-4)(tone) > math.log(3e-4) + 1).any()
 
 
-def test_causal_codec_ignores_the_future():
+def test_causal_codec_ignores_the_future(make):
     codec = make(causal=True)
     audio = torch.randn(1, 1, 12 * HOP) * 0.3
     later = audio.clone()
@@ -123,7 +106,7 @@ def test_causal_codec_ignores_the_future():
 
 
 @pytest.mark.parametrize("upsample", [1, 2])
-def test_causal_codec_streams_like_offline(upsample):
+def test_causal_codec_streams_like_offline(make, upsample):
     codec = make(causal=True, upsample=upsample, phase=True)
     audio = torch.randn(2, 1, 13 * HOP) * 0.3
     with torch.no_grad():
@@ -140,7 +123,7 @@ def test_causal_codec_streams_like_offline(upsample):
     assert (torch.cat(pieces, dim=-1) - decoded).abs().max() <= 1e-5
 
 
-def test_non_causal_parts_refuse_to_stream():
+def test_non_causal_parts_refuse_to_stream(make):
     from codeckit.nn.streaming import StreamingError
 
     codec = make(causal=False)
@@ -163,14 +146,14 @@ def test_non_causal_parts_refuse_to_stream():
         ("decoder", "causal", 1),
     ],
 )
-def test_bad_values_raise_config_error_naming_the_key(part, key, value):
+def test_bad_values_raise_config_error_naming_the_key(small_config, part, key, value):
     cfg = small_config(False)
     cfg[part][key] = value
     with pytest.raises(ConfigError, match=key):
         build_codec(cfg)
 
 
-def test_unknown_key_is_named():
+def test_unknown_key_is_named(small_config):
     cfg = small_config(False)
     cfg["decoder"]["n_blocks"] = 3
     with pytest.raises(ConfigError, match="n_blocks"):

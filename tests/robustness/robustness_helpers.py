@@ -93,6 +93,14 @@ def assert_clean_error(o: Outcome, *words: str, rc: int = 2) -> str:
     return errors[0]
 
 
+def assert_process_error(proc: subprocess.CompletedProcess, command: str, *words: str) -> str:
+    """`assert_clean_error` for a spawned `codeckit COMMAND`: its one error line is `codeckit COMMAND: error: ...`
+    and holds `words` as written."""
+    line = assert_clean_error(Outcome(proc.returncode, proc.stdout, proc.stderr), *words)
+    assert line.startswith(f"codeckit {command}: error:") and all(w in line for w in words), line
+    return line
+
+
 def assert_no_partial_files(root: Path) -> None:
     """No temporary file of an atomic write left under `root` (`.name.XXXX.tmp.ext`)."""
     if root.exists():

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import soundfile as sf
-from robustness_helpers import HERE, SR, assert_clean_error, cli, run_script, tone
+from robustness_helpers import HERE, SR, assert_clean_error, assert_process_error, cli, run_script, tone
 
 
 @pytest.fixture
@@ -56,10 +56,7 @@ def test_tokenize_worker_killed(model_dir, inputs, tmp_path):
     out = tmp_path / "out"
     proc = run_script(HERE / "jobs_driver.py", "tokenize", str(inputs), "--model", str(model_dir), "--out", str(out),
                       "--jobs", "2", timeout=200)  # fmt: skip
-    assert proc.returncode == 2, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("codeckit tokenize: error:")]
-    assert len(errors) == 1 and "worker process died" in errors[0], proc.stderr[-3000:]
+    assert_process_error(proc, "tokenize", "worker process died")
     assert not (out / "die.tokens.safetensors").exists()
     assert not [p for p in out.rglob("*") if ".tmp" in p.name] if out.exists() else True
 
@@ -73,10 +70,7 @@ def test_bench_worker_killed(tmp_path):
     out = tmp_path / "out"
     proc = run_script(HERE / "jobs_driver.py", "bench", "--codecs", "identity", "--data", str(data), "--out",
                       str(out), "--metrics", "si_sdr", "--jobs", "2", "--no-progress", timeout=200)  # fmt: skip
-    assert proc.returncode == 2, (proc.stdout[-2000:], proc.stderr[-3000:])
-    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("codeckit bench: error:")]
-    assert len(errors) == 1 and "worker process died" in errors[0], proc.stderr[-3000:]
+    assert_process_error(proc, "bench", "worker process died")
 
 
 BENCH_CASES = {

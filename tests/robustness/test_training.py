@@ -57,21 +57,17 @@ def write_config(path: Path, cfg: dict) -> Path:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, torch_threads):
     """(config path, config dict, reference history by step, reference exp dir): one uninterrupted run."""
     root = tmp_path_factory.mktemp("train")
     cfg = tiny_config(write_data(root / "data"))
     conf = write_config(root / "train.yaml", cfg)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         trainer = Trainer(training_config_from_dict(copy.deepcopy(cfg)), root / "ref", device="cpu")
         try:
             history = trainer.fit()
         finally:
             trainer.close()
-    finally:
-        torch.set_num_threads(threads)
     return conf, cfg, {r["step"]: r for r in history}, root / "ref"
 
 

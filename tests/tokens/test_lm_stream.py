@@ -4,34 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from codeckit.codecs import build_codec
 from codeckit.tokens import TokenError, layout
 from codeckit.tokens.backends import OnnxBackend, TorchBackend
 from codeckit.tokens.lmstream import LMStreamDecoder
 from codeckit.tokens.moshi import moshi
 from codeckit.tokens.orpheus import orpheus
 
-# A tiny causal SEANet with 2 residual levels of 64 codes (hop 8 samples), as Mimi is for Moshi.
-CAUSAL = {
-    "sample_rate": 16000,
-    "encoder": {
-        "name": "seanet",
-        "dimension": 16,
-        "n_filters": 4,
-        "ratios": [4, 2],
-        "causal": True,
-        "pad_mode": "zeros",
-    },
-    "quantizer": {"name": "rvq", "n_levels": 2, "level": {"name": "vq", "dim": 16, "codebook_size": 64}},
-    "decoder": {
-        "name": "seanet",
-        "dimension": 16,
-        "n_filters": 4,
-        "ratios": [4, 2],
-        "causal": True,
-        "pad_mode": "zeros",
-    },
-}
 # A tiny non-causal SNAC with SNAC 24 kHz's levels (strides 4, 2, 1 of 4096 codes) and NoiseBlocks; groups of 32.
 SNAC = {
     "sample_rate": 16000,
@@ -50,27 +28,15 @@ def _one_thread(one_thread):
     """One intra-op thread (tests/conftest.py)."""
 
 
-def _codec(config):
-    torch.manual_seed(0)
-    return build_codec(config).eval()
+@pytest.fixture(scope="module")
+def causal(make_codec, tiny_causal_seanet):
+    """A tiny causal SEANet with 2 residual levels of 64 codes (hop 8 samples), as Mimi is for Moshi."""
+    return make_codec(tiny_causal_seanet("zeros"))
 
 
 @pytest.fixture(scope="module")
-def causal():
-    return _codec(CAUSAL)
-
-
-@pytest.fixture(scope="module")
-def snac():
-    return _codec(SNAC)
-
-
-def _export(codec, tmp_path_factory, name):
-    from codeckit.export.exporter import export_codec
-
-    out = tmp_path_factory.mktemp(name)
-    export_codec(codec, out)
-    return out
+def snac(make_codec):
+    return make_codec(SNAC)
 
 
 def _codes(codec, frames, seed=0):
@@ -100,14 +66,14 @@ def _snr(x, ref):
     return 10 * np.log10(np.sum(ref**2) / np.sum((x - ref) ** 2))
 
 
-def test_causal_stream_equals_offline_pytorch_and_onnx(causal, tmp_path_factory):
+def test_causal_stream_equals_offline_pytorch_and_onnx(causal, export_onnx):
     from codeckit.export.runner import OnnxCodec
 
     lay = moshi(n_q=2, card=64)
     codes = _codes(causal, 37)
     ids = lay.encode(codes)
     ref = _offline(causal, codes)
-    onnx_dir = _export(causal, tmp_path_factory, "lm_causal")
+    onnx_dir = export_onnx("lm_causal", causal)
     for runner in (causal, OnnxCodec(onnx_dir)):
         dec = LMStreamDecoder(runner, lay)
         assert dec.latency_samples == causal.pad_multiple == 8
@@ -131,10 +97,10 @@ def test_snac_stream_close_to_offline_and_exact_with_enough_lookahead(snac):
     assert np.abs(exact - ref).max() <= 1e-4  # lookahead and context beyond the decoder's receptive field
 
 
-def test_pytorch_and_onnx_stream_alike(snac, tmp_path_factory):
+def test_pytorch_and_onnx_stream_alike(snac, export_onnx):
     lay = layout("orpheus")
     ids = lay.encode(_codes(snac, 12, seed=2))
-    onnx = OnnxBackend(_export(snac, tmp_path_factory, "lm_snac"))
+    onnx = OnnxBackend(export_onnx("lm_snac", snac))
     kw = {"lookahead": 48, "context": 64, "crossfade": 16}
     a = _stream(LMStreamDecoder(snac, lay, **kw), ids, [7, 1, 20])
     b = _stream(LMStreamDecoder(onnx, lay, **kw), ids, [7, 1, 20])

@@ -16,24 +16,19 @@ VOCOS_TINY = {
 }
 
 
-def test_vocos_trains_with_discriminators_from_step_zero(tmp_path, corpus, tiny_config):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def test_vocos_trains_with_discriminators_from_step_zero(tmp_path, corpus, tiny_config, one_thread):
+    cfg = tiny_config(corpus, max_steps=3, disc_start_step=0, checkpoint_every=3, sample_every=0)
+    cfg["model"] = VOCOS_TINY
+    cfg["losses"]["adversarial"] = "hinge"
+    cfg["discriminators"] = [
+        {"name": "mpd", "periods": [2, 3], "base_channels": 2, "max_channels": 8},
+        {"name": "mrsd", "resolutions": [[256, 64, 256], [128, 32, 128]], "filters": 2},
+    ]
+    trainer = Trainer(training_config_from_dict(cfg), tmp_path / "exp", device="cpu")
     try:
-        cfg = tiny_config(corpus, max_steps=3, disc_start_step=0, checkpoint_every=3, sample_every=0)
-        cfg["model"] = VOCOS_TINY
-        cfg["losses"]["adversarial"] = "hinge"
-        cfg["discriminators"] = [
-            {"name": "mpd", "periods": [2, 3], "base_channels": 2, "max_channels": 8},
-            {"name": "mrsd", "resolutions": [[256, 64, 256], [128, 32, 128]], "filters": 2},
-        ]
-        trainer = Trainer(training_config_from_dict(cfg), tmp_path / "exp", device="cpu")
-        try:
-            hist = trainer.fit()
-        finally:
-            trainer.close()
+        hist = trainer.fit()
     finally:
-        torch.set_num_threads(threads)
+        trainer.close()
     assert [r["step"] for r in hist] == [1, 2, 3]
     for row in hist:  # the GAN runs from the first step
         assert {"loss/discriminator", "loss/adversarial", "loss/feature_matching", "loss/mel"} <= set(row)

@@ -53,7 +53,7 @@ case $corpus in
 esac
 tag=${tag:-$(basename "$conf" .yaml)}
 exp=exp/$tag
-fs=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["model"]["sample_rate"])' "$conf")
+fs=$(python3 -m codeckit.commands.config show "$conf" --key model.sample_rate)
 case $fs in 16000) rate=16k ;; 24000) rate=24k ;; *) rate=$fs ;; esac
 mkdir -p exp/log
 

@@ -28,7 +28,7 @@ log() { echo "$(date '+%F %T') $*"; }
 mkdir -p exp/ablation/log
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   for conf in "$@"; do
-    train=$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["train"])' "$conf")
+    train=$(python3 -m codeckit.commands.config show "$conf" --key data.train)  # includes composed
     if [ ! -f "$train" ] && [[ $train == */synth_full_natural/* ]]; then
       log "stage 1: making the natural corpus $train needs"
       bash run.sh --size full --corpus natural --nj "$nj" --stop-stage 0
