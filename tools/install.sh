@@ -14,8 +14,23 @@ APT_PACKAGES=(
   festvox-ru festvox-suopuhe-lj festvox-suopuhe-mv festvox-ca-ona-hts
   festvox-hi-nsk festvox-mr-nsk festvox-te-nsk festival-hi festival-mr festival-te
   fortunes-it fortunes-cs fortunes-ru
+  # and MBROLA's diphone voices of real speakers (Debian contrib and non-free, enabled below), spoken through
+  # espeak-ng, with text for their languages
+  mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 mbrola-de1 mbrola-de2 mbrola-de3 mbrola-de4 mbrola-de5
+  mbrola-de6 mbrola-de7 mbrola-de8 mbrola-es1 mbrola-es2 mbrola-es3 mbrola-es4 mbrola-br1 mbrola-br2 mbrola-br3
+  mbrola-br4 mbrola-pl1
+  fortunes-de fortunes-es fortunes-br fortunes-pl
 )
 PY=${PYTHON:-python3}
+
+# MBROLA and its voices are in Debian's contrib and non-free sections: add them beside the machine's own sources.
+enable_contrib_non_free() {
+  local list=/etc/apt/sources.list.d/codeckit-contrib-non-free.sources
+  [ -f "$list" ] && return 0
+  . /etc/os-release
+  printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: ${VERSION_CODENAME:-bookworm}" \
+    "Components: contrib non-free" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" > "$list"
+}
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -28,6 +43,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "install.sh: apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  enable_contrib_non_free
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

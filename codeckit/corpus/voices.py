@@ -8,7 +8,8 @@ in training, so a codec is scored on unseen voices.
 Two voice sets: `english` (the original corpus: English espeak-ng, flite and festival voices) and
 `all` (`english` plus every other Debian festival voice built from recordings of a real speaker:
 Italian, Czech, Russian, Finnish, Catalan, Hindi, Marathi and Telugu diphone, unit-selection and HTS
-voices, each speaking its own language).
+voices, and 21 MBROLA diphone voices recorded from real speakers of English, German, Spanish,
+Brazilian Portuguese and Polish, spoken through espeak-ng; each voice speaks its own language).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ _PERSON = {
     ("festival", "marathi_NSK_diphone"): "nsk",
     ("festival", "telugu_NSK_diphone"): "nsk",
 }
+MBROLA_DIR = Path("/usr/share/mbrola")
 
 
 @dataclass(frozen=True)
@@ -95,10 +97,11 @@ class Speaker:
     def repairs_overflow(self) -> bool:
         """Whether its raw output gets 16-bit wrap-around undone (see synth.unwrap_overflow).
 
-        festival's Italian and Finnish diphone voices overflow on loud vowels; the English voices keep the
-        audio of the english corpus (ked_diphone, a test voice, overflows rarely).
+        festival's Italian and Finnish diphone voices overflow on loud vowels, and so do some MBROLA voices
+        (es4); the English festival voices keep the audio of the english corpus (ked_diphone, a test voice,
+        overflows rarely).
         """
-        return self.engine == "festival" and self.lang != "en"
+        return (self.engine == "festival" and self.lang != "en") or self.voice.startswith("mb-")
 
     def base(self) -> frozenset[str]:
         """What identifies the recorded or designed voice: the person, or espeak's accent and variant apart."""
@@ -120,6 +123,11 @@ class Speaker:
 
 def _espeak(accent: str, variant: str) -> Speaker:
     return Speaker("espeak", f"{accent}+{variant}")
+
+
+def _mbrola(voices: str, lang: str) -> list[Speaker]:
+    """MBROLA voices (`mb-<name>` in espeak-ng, which reads the text and drives mbrola), unshifted."""
+    return [Speaker("espeak", f"mb-{v}", lang=lang) for v in voices.split()]
 
 
 def _shifted(engine: str, voice: str, shifts: tuple[tuple[int, float], ...], lang: str = "en") -> list[Speaker]:
@@ -160,8 +168,17 @@ SPEAKERS: dict[str, list[Speaker]] = {
 # languages. Held out for test: Czech `machac` and Finnish `mv` (their languages keep other voices in
 # train). Not used: flite `kal` (kal16's speaker at 8 kHz), flite `awb_time` (speaks only the time; awb
 # is a test voice), festvox-kallpc8k / kdlpc8k (8 kHz copies of kal and ked, and ked is a test voice).
+# The MBROLA voices (Debian contrib/non-free: mbrola-<name>; licensed for non-commercial use) are diphones cut from
+# one real speaker's recordings each, the most recorded speakers Debian ships; they train only, one speaker
+# each without pitch or tempo shifts (their number already gives the variety). English ones read the English
+# corpus's train sentences.
 OTHER_LANGUAGE_SPEAKERS: dict[str, list[Speaker]] = {
     "train": [
+        *_mbrola("us1 us2 us3 en1", "en"),
+        *_mbrola("de1 de2 de3 de4 de5 de6 de7 de8", "de"),
+        *_mbrola("es1 es2 es3 es4", "es"),
+        *_mbrola("br1 br2 br3 br4", "pt"),
+        *_mbrola("pl1", "pl"),
         *_shifted("festival", "pc_diphone", _THREE, "it"),
         *_shifted("festival", "lp_diphone", _THREE, "it"),
         *_shifted("festival", "czech_dita", _THREE, "cs"),
@@ -245,7 +262,9 @@ def check_available(speaker_list: list[Speaker]) -> None:
     if shutil.which("sox") is None:
         raise CorpusError("'sox' not found: install the Debian package 'sox'")
     for s in speaker_list:
-        if s.engine == "espeak":
+        if s.engine == "espeak" and s.voice.startswith("mb-"):
+            _check_mbrola(s.voice[3:])
+        elif s.engine == "espeak":
             accent, _, variant = s.voice.partition("+")
             langs, variants = _espeak_voices()
             if accent not in langs or (variant and variant not in variants):
@@ -265,3 +284,14 @@ def check_available(speaker_list: list[Speaker]) -> None:
                     f"festival voice '{s.voice}' needs its language front end {FESTIVAL_LIB / folder}: "
                     f"install the Debian package '{pkg}'"
                 )
+
+
+def _check_mbrola(name: str) -> None:
+    """Raise CorpusError unless the mbrola program and the voice `name`'s diphone database are installed."""
+    if shutil.which("mbrola") is None:
+        raise CorpusError("'mbrola' not found: install the Debian package 'mbrola' (section contrib)")
+    if not (MBROLA_DIR / name / name).is_file():
+        raise CorpusError(
+            f"MBROLA voice '{name}' not found in {MBROLA_DIR / name}: install the Debian package 'mbrola-{name}' "
+            "(section non-free)"
+        )
