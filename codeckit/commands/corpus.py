@@ -2,7 +2,8 @@
 
 synth     make the built-in synthetic speech corpus (espeak-ng, flite, festival + sox); with
           --voices all --augment 0.8 the "natural" one: recorded festival voices of 8 more
-          languages, and reverb, microphone EQ, noise and level changes on 80% of utterances
+          languages, 21 MBROLA voices of real speakers (en, de, es, pt-BR, pl), and reverb,
+          microphone EQ, noise and level changes on 80% of utterances
 download  download real corpora with SHA-256 checks and resume, and extract them
 prepare   write Kaldi data dirs (train/dev/test) from a real corpus's folder
 subset    copy N evenly spaced utterances of a data dir (a quicker test set)
@@ -82,7 +83,8 @@ def _add_synth(actions: argparse._SubParsersAction) -> None:
         "--voices",
         default="english",
         help="english: the English voices (default); all: also every Debian festival voice recorded\n"
-        "from a real speaker (it, cs, ru, fi, ca, hi, mr, te), each reading its own language",
+        "from a real speaker (it, cs, ru, fi, ca, hi, mr, te) and 21 MBROLA voices (en, de, es, pt, pl),\n"
+        "each reading its own language",
     )
     s.add_argument(
         "--augment",

@@ -17,7 +17,8 @@ stage=0
 stop_stage=5
 size=small            # corpus size: small (400 utterances, ~1 min to make) or full (2,500 sentences)
 corpus=english        # english: English TTS voices, clean; natural: + recorded festival voices of 8 more
-                      # languages, and reverb / mic EQ / noise / level on 80% of utterances ($db/synth_<size>_natural)
+                      # languages, 21 MBROLA voices, and reverb / mic EQ / noise / level on 80% of utterances
+                      # ($db/synth_<size>_natural)
 text=fortunes         # sentence source: fortunes (Debian package 'fortunes') or grammar (built in)
 db=../db              # where corpora are made: $db/synth_<size>
 conf=conf/fast.yaml   # training config; its model.sample_rate picks the 16 kHz or 24 kHz lists
@@ -29,7 +30,7 @@ help_message="Usage: bash run.sh [options]
   --stage N / --stop-stage N   first / last stage to run (0 corpus, 1 lists, 2 train, 3 export,
                                4 tokenize+detokenize, 5 bench); default $stage..$stop_stage
   --size small|full            corpus size (default $size)
-  --corpus english|natural     corpus kind (default $corpus); natural: all recorded festival voices and
+  --corpus english|natural     corpus kind (default $corpus); natural: all recorded festival and MBROLA voices and
                                a random recording chain (codeckit corpus synth --voices all --augment 0.8)
   --text fortunes|grammar      sentence source (default $text)
   --db DIR                     corpus folder parent (default $db)
