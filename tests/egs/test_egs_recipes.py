@@ -49,6 +49,8 @@ def test_training_configs_load_and_read_the_recipe_lists(conf: Path):
     cfg = load_training_config(conf)
     if conf.name.endswith("_natural.yaml"):  # an ablation on the natural corpus, made by run.sh --corpus natural
         assert cfg.data.train == "../db/synth_full_natural/16k/train/wav.scp"
+    elif conf.name.endswith("_natural_clean.yaml"):  # the same voices clean: codeckit corpus synth --augment 0
+        assert cfg.data.train == "../db/synth_full_natural_clean/16k/train/wav.scp"
     else:
         assert cfg.data.train == "data/train/wav.scp"
     assert cfg.model.sample_rate in (16000, 24000)
