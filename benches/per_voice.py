@@ -26,8 +26,8 @@ def per_voice(rows: list[dict], metric: str, fold: str) -> dict[str, dict[str, f
     acc: dict = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if r.get(metric) not in (None, ""):
-            voice = re.sub(fold, "", r["file"].rsplit("_", 1)[0]) if fold else r["file"].rsplit("_", 1)[0]
-            acc[r["codec"]][voice].append(float(r[metric]))
+            speaker = r["file"].rsplit("_", 1)[0]
+            acc[r["codec"]][re.sub(fold, "", speaker) if fold else speaker].append(float(r[metric]))
     return {c: {v: sum(x) / len(x) for v, x in sorted(by.items())} for c, by in acc.items()}
 
 

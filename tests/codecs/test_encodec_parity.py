@@ -29,15 +29,13 @@ def _encodec_model():
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small convs on a loaded 2-core machine run far faster on one thread
-    ref = _encodec_model()
-    ckpt = tmp_path_factory.mktemp("encodec") / "encodec_24khz-random.th"
-    torch.save(ref.state_dict(), ckpt)
-    out = convert_encodec(ckpt, tmp_path_factory.mktemp("converted") / "model")
-    yield ref, load_codec(out).eval(), ckpt
-    torch.set_num_threads(threads)
+def models(tmp_path_factory, torch_threads):
+    with torch_threads(1):  # small convs on a loaded 2-core machine run far faster on one thread
+        ref = _encodec_model()
+        ckpt = tmp_path_factory.mktemp("encodec") / "encodec_24khz-random.th"
+        torch.save(ref.state_dict(), ckpt)
+        out = convert_encodec(ckpt, tmp_path_factory.mktemp("converted") / "model")
+        yield ref, load_codec(out).eval(), ckpt
 
 
 @pytest.mark.parametrize("bandwidth,n_q", [(1.5, 2), (6.0, 8)])

@@ -70,17 +70,15 @@ def _fresh_codebooks(model):
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small convs on a loaded 2-core machine run far faster on one thread
-    cfg = _small_config()
-    ref = _reference(cfg)
-    folder = tmp_path_factory.mktemp("mimi")
-    save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(folder / "tokenizer-test.safetensors"))
-    (folder / "mimi_config.json").write_text(json.dumps(cfg))
-    out = convert_mimi(folder, tmp_path_factory.mktemp("converted") / "model")  # finds weights and config
-    yield ref, load_codec(out).eval(), cfg
-    torch.set_num_threads(threads)
+def models(tmp_path_factory, torch_threads):
+    with torch_threads(1):  # small convs on a loaded 2-core machine run far faster on one thread
+        cfg = _small_config()
+        ref = _reference(cfg)
+        folder = tmp_path_factory.mktemp("mimi")
+        save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(folder / "tokenizer-test.safetensors"))
+        (folder / "mimi_config.json").write_text(json.dumps(cfg))
+        out = convert_mimi(folder, tmp_path_factory.mktemp("converted") / "model")  # finds weights and config
+        yield ref, load_codec(out).eval(), cfg
 
 
 @pytest.mark.parametrize("n_q", [N_Q, 3])
