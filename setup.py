@@ -8,6 +8,10 @@ EXTRAS = {
     "onnx": ["onnx", "onnxruntime"],
     # the range coder of `codeckit compress`; its probability quantisation is part of the .ckc bitstream
     "compress": ["constriction>=0.5,<0.6"],
+    # corpus-scale tokenization: Lhotse Shar and Parquet shards, read back by HF datasets
+    "corpus": ["lhotse>=1.30,<2", "pyarrow>=15", "datasets>=3"],
+    # semantic units: k-means fit, SSL extractors (HuBERT, WavLM, XLS-R), offline ASR for the WER column
+    "units": ["scikit-learn>=1.4", "transformers>=4.40", "pocketsphinx>=5,<6"],
     "dev": ["pytest", "pytest-timeout", "hypothesis", "ruff", "snac==1.2.1"],
 }
 EXTRAS["all"] = sorted({p for k, v in EXTRAS.items() if k != "dev" for p in v})
