@@ -6,6 +6,9 @@ speaker (utt2spk beside the list) and over all of them, for:
 - `levels=N`: the first N levels only (how quality grows with bitrate);
 - `unrounded`: for residual FSQ codecs, every level without its rounding (continuous, bounded values: the
   codes' bitrate is no longer the limit; what remains is the encoder, decoder and training).
+- `ref_phase` / `ref_magnitude`: for decoders that end in an inverse-STFT head (non-causal), the head's
+  magnitudes with the reference's STFT phase, and the reference's magnitudes with the head's phase (oracles:
+  which half of the head's output costs the quality).
 If `unrounded` scores about what `codec` scores, more bits would not help: the decoder (or the data) limits.
 
     python benches/quality_limits.py --models exp/cpu/model --data data/test/wav.scp [--every 5] \
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from codeckit.bench.table import print_table
@@ -30,6 +35,7 @@ from codeckit.codecs import load_codec
 from codeckit.fileio import read_id_lines, write_text_atomic
 from codeckit.metrics.pesq import pesq_wb
 from codeckit.metrics.stoi import stoi
+from codeckit.nn.istft import MAX_MAGNITUDE, ISTFTHead
 from codeckit.quantizers.fsq import FSQ
 from codeckit.quantizers.residual import ResidualVQ
 
@@ -45,11 +51,31 @@ def unrounded_fsq(quantizer: torch.nn.Module, latents: torch.Tensor) -> torch.Te
     return out
 
 
+def istft_oracles(codec: torch.nn.Module, quantized: torch.Tensor, audio: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The head's magnitudes with the reference's phase, and the reference's magnitudes with the head's phase."""
+    heads = [m for m in codec.decoder.modules() if isinstance(m, ISTFTHead)]
+    if len(heads) != 1 or heads[0].istft.causal:
+        return {}
+    head, istft = heads[0], heads[0].istft
+    seen: dict[str, torch.Tensor] = {}
+    hook = head.register_forward_hook(lambda m, args, out: seen.__setitem__("x", args[0]))
+    codec.decoder(quantized)
+    hook.remove()
+    log_mag, phase = head.out(seen["x"].transpose(1, 2)).float().chunk(2, dim=-1)
+    mag = log_mag.clamp(max=math.log(MAX_MAGNITUDE)).exp()
+    frames = mag.shape[1]  # frame t covers samples [t * hop - left, t * hop - left + n_fft) of the output
+    padded = F.pad(audio.reshape(1, -1), (istft.left, istft.n_fft + frames * istft.hop_length))
+    ref = torch.fft.rfft(padded.unfold(-1, istft.n_fft, istft.hop_length)[:, :frames] * istft.window, dim=-1)
+    polar = lambda m, p: istft(torch.cat([m * torch.cos(p), m * torch.sin(p)], dim=-1))  # noqa: E731
+    return {"ref_phase": polar(mag, ref.angle()), "ref_magnitude": polar(ref.abs(), phase)}
+
+
 def variants(codec: torch.nn.Module, audio: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Decoded audio of the codec, of its first N levels, and of its unrounded levels (where it has them)."""
+    """Decoded audio of the codec, of its first N levels, of its unrounded levels and of the head's oracles."""
     latents = codec.encoder(codec.pad(audio))
     n_levels = len(codec.codebook_sizes)
-    out = {"codec": codec.decoder(codec.quantizer(latents, n_levels)[0])}
+    quantized = codec.quantizer(latents, n_levels)[0]
+    out = {"codec": codec.decoder(quantized), **istft_oracles(codec, quantized, audio)}
     for n in range(1, n_levels):
         out[f"levels={n}"] = codec.decoder(codec.quantizer(latents, n)[0])
     soft = unrounded_fsq(codec.quantizer, latents)
