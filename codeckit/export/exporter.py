@@ -1,4 +1,5 @@
-"""Export a codec to ONNX: offline encoder / decoder graphs, and streaming step graphs for causal codecs.
+"""Export a codec to ONNX: offline encoder / decoder graphs, and streaming step graphs for causal codecs (for
+non-causal SNAC stacks, lookahead step graphs: `codeckit.export.lookahead`).
 
 `export_codec(codec, out_dir)` traces the wrappers of `codeckit.export.graphs` on an eval copy of the
 codec (weight norm folded, decoder noise off) with the TorchScript-based exporter, whose traces keep
@@ -233,6 +234,10 @@ def export_codec(
     paths = _export_offline(model, out, n, enc_groups, dec_groups, base, opset)
     if causal:
         paths.update(_export_steps(model, out, n, chunk, enc_groups, dec_groups, base, opset))
+    else:
+        from codeckit.export.lookahead import export_lookahead_steps
+
+        paths.update(export_lookahead_steps(model, out, n, chunk, base, opset))
     log.info("exported %s to %s", ", ".join(paths), out)
     return paths
 
@@ -361,7 +366,7 @@ def verify_export(
     got = runner.decode([c.numpy() for c in ref_codes])
     diff = float(np.abs(got - ref_audio).max())
     result = {"samples": length, "code_mismatches": mismatch, "decoder_max_abs_diff": diff}
-    if runner.causal:
+    if runner.causal or runner.lookahead:
         chunks = runner.stream_encoder(2)
         pieces = [
             chunks.push(audio[..., i : i + 3 * runner.chunk_samples].numpy())

@@ -50,6 +50,8 @@ def fold_weight_norm(module: nn.Module) -> int:
 class FastSnake(nn.Module):
     """Snake, x + sin(alpha x)^2 / alpha, as Mul, Sin, Mul, Mul, Add on (B, C, T) (no Pow, no reshapes)."""
 
+    pointwise = True  # frame by frame: lookahead streams pass it through (`codeckit.nn.lookahead`)
+
     def __init__(self, snake: Snake):
         super().__init__()
         alpha = snake.alpha.detach().clone()
@@ -169,4 +171,40 @@ class DecoderStepGraph(nn.Module):
         set_streaming_state(self.decoder, dict(zip(self.names, states)))
         audio = self.decoder(self.quantizer.decode(codes))
         new = get_streaming_state(self.decoder)
+        return (audio, *(new[n] for n in self.names))
+
+
+class LookaheadEncoderStepGraph(nn.Module):
+    """(audio chunk, end, *states) -> (*codes, *next states) of a streaming lookahead encoder stack
+    (`codeckit.nn.lookahead`); codes come `stack.delay` latent frames late."""
+
+    def __init__(self, stack: nn.Module, quantizer: Quantizer, n_levels: int, names: list[str]):
+        super().__init__()
+        self.stack = stack
+        self.quantizer = QuantizerGraph(quantizer, n_levels)
+        self.names = list(names)
+
+    def forward(self, audio: torch.Tensor, end: torch.Tensor, *states: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        set_streaming_state(self.stack, dict(zip(self.names, states)))
+        codes = self.quantizer.encode(self.stack(audio, end))
+        new = get_streaming_state(self.stack)
+        return (*codes, *(new[n] for n in self.names))
+
+
+class LookaheadDecoderStepGraph(nn.Module):
+    """(*codes chunk, end, *states) -> (audio, *next states) of a streaming lookahead decoder stack; the audio
+    comes `stack.delay` samples late."""
+
+    def __init__(self, stack: nn.Module, quantizer: Quantizer, n_levels: int, names: list[str]):
+        super().__init__()
+        self.stack = stack
+        self.quantizer = QuantizerGraph(quantizer, n_levels)
+        self.n_levels = int(n_levels)
+        self.names = list(names)
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        codes, end, states = list(inputs[: self.n_levels]), inputs[self.n_levels], inputs[self.n_levels + 1 :]
+        set_streaming_state(self.stack, dict(zip(self.names, states)))
+        audio = self.stack(self.quantizer.decode(codes), end)
+        new = get_streaming_state(self.stack)
         return (audio, *(new[n] for n in self.names))

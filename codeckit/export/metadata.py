@@ -16,7 +16,10 @@ Key `codeckit` holds one JSON object:
   `output` (graph names), `shape` (first entry "batch"), `dtype` ("float32" | "bool"), `init` ("zeros" |
   "ones" | "value"), `value` (nested list for one stream, with `init` "value")}; and `streaming`:
   `chunk_samples` (the step size the export was declared with; any multiple of `pad_multiple` runs),
-  `first_chunk_samples` (a stream's first step must be at least this long), `latency_samples`.
+  `first_chunk_samples` (a stream's first step must be at least this long), `latency_samples`. Non-causal
+  codecs with lookahead step graphs (`codeckit.export.lookahead`) add `mode` "lookahead", `delay_samples`
+  (output comes this many samples late) and `no_end` (the `end` input's value while the input goes on); their
+  step graphs take input "end" ((batch,) int64) after the chunk.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ FORMAT_VERSION = 1
 GRAPHS = ("encoder", "decoder", "encoder_step", "decoder_step")
 FILES = {g: f"{g}.onnx" for g in GRAPHS}
 AUDIO = "audio"
+END = "end"  # lookahead step graphs: (batch,) int64, the stream's length in samples once its input has ended
 
 
 def code_name(level: int) -> str:

@@ -13,8 +13,10 @@ from the graphs' metadata (`codeckit.export.metadata`).
     out = dec.push(enc.flush()) + dec.flush()
 
 Causal codecs (`causal` in the metadata) stream with the step graphs: the concatenated codes and audio
-equal one offline pass. Other codecs stream by overlap-save with the offline graphs: each chunk is coded
-with `context_samples` of signal (or codes) on both sides and only its own part kept; the lookahead, and
+equal one offline pass. Non-causal SNAC exports have lookahead step graphs (`codeckit.export.lookahead`):
+every layer caches its context and the stream equals one offline pass, `delay_samples` late. Other codecs,
+or any non-causal codec asked for a `context_samples`, stream by overlap-save with the offline graphs: each
+chunk is coded with `context_samples` of signal (or codes) on both sides and only its own part kept; the lookahead, and
 so the added latency, is the context. The default context covers the model's receptive field. The stream
 classes live in `codeckit.export.streams` (importable from here too).
 """
@@ -32,12 +34,15 @@ import onnxruntime as ort
 from codeckit.codec_spec import CodecSpec
 from codeckit.export import metadata as md
 from codeckit.export.errors import ExportError
+from codeckit.export.lookahead_streams import LookaheadDecoderStream, LookaheadEncoderStream
 from codeckit.export.streams import DecoderStream, EncoderStream, OverlapDecoderStream, OverlapEncoderStream
 
 __all__ = [
     "DecoderStream",
     "EncoderStream",
     "Graph",
+    "LookaheadDecoderStream",
+    "LookaheadEncoderStream",
     "OnnxCodec",
     "OverlapDecoderStream",
     "OverlapEncoderStream",
@@ -131,7 +136,7 @@ class OnnxCodec:
         if name not in self._graphs:
             path = self.dir / md.FILES[name]
             if not path.is_file():
-                why = " (the codec is not causal, so it has no step graphs)" if name.endswith("_step") else ""
+                why = " (this export has no step graphs)" if name.endswith("_step") else ""
                 raise ExportError(f"{path} does not exist{why}")
             self._graphs[name] = Graph(path, self.options, self.providers)
         return self._graphs[name]
@@ -178,6 +183,11 @@ class OnnxCodec:
         return bool(self.declaration["causal"])
 
     @property
+    def lookahead(self) -> bool:
+        """Whether a non-causal export has lookahead step graphs (exact streams, late by their delay)."""
+        return not self.causal and all((self.dir / md.FILES[g]).is_file() for g in ("encoder_step", "decoder_step"))
+
+    @property
     def chunk_samples(self) -> int:
         """The declared streaming step (samples)."""
         return int(self.declaration["chunk_samples"])
@@ -211,21 +221,26 @@ class OnnxCodec:
     def stream_encoder(
         self, batch: int = 1, chunk_samples: int | None = None, context_samples: int | None = None
     ) -> EncoderStream | OverlapEncoderStream:
-        """A streaming encoder for `batch` streams: exact step graphs when causal, else overlap-save."""
+        """A streaming encoder for `batch` streams: exact step graphs when causal, lookahead step graphs when the
+        export has them and no `context_samples` is asked for, else overlap-save with that context."""
         if self.causal:
             if context_samples:
                 raise ExportError("a causal codec streams exactly with its step graphs; it takes no context")
             return EncoderStream(self, batch, chunk_samples)
+        if context_samples is None and self.lookahead:
+            return LookaheadEncoderStream(self, batch, chunk_samples)
         return OverlapEncoderStream(self, batch, chunk_samples, context_samples)
 
     def stream_decoder(
         self, batch: int = 1, chunk_samples: int | None = None, context_samples: int | None = None
     ) -> DecoderStream | OverlapDecoderStream:
-        """A streaming decoder for `batch` streams: exact step graphs when causal, else overlap-save."""
+        """A streaming decoder for `batch` streams: as `stream_encoder` chooses."""
         if self.causal:
             if context_samples:
                 raise ExportError("a causal codec streams exactly with its step graphs; it takes no context")
             return DecoderStream(self, batch, chunk_samples)
+        if context_samples is None and self.lookahead:
+            return LookaheadDecoderStream(self, batch, chunk_samples)
         return OverlapDecoderStream(self, batch, chunk_samples, context_samples)
 
     # -- checks -------------------------------------------------------------------------------

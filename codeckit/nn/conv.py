@@ -15,6 +15,11 @@ State-dict layout (the converters rely on it): the inner torch conv is at attrib
                   the transposed conv), `<prefix>.conv.parametrizations.weight.original1` (v), `<prefix>.conv.bias`
   (torch.nn.utils.parametrizations.weight_norm over dim 0; the old `weight_g` / `weight_v` map to original0/1).
 
+Inference (eval mode, autograd off) takes a fast path with the same arithmetic: the weight norm is folded once
+and cached until a parameter changes (`weight_and_bias`), zero padding that is the same on both sides is left to
+the convolution (no padded copy), a transposed conv trims its symmetric part itself, and a 1x1 conv is one
+batched matrix product (torch runs it through an im2col copy on CPU). Traced (ONNX) graphs keep plain convs.
+
 Streaming (see `codeckit.nn.streaming`): a causal conv keeps its last `total` inputs (`previous`); a causal
 transposed conv keeps its `kernel - stride` overlapping outputs (`partial`). Non-causal layers with padding
 cannot stream exactly and refuse to.
@@ -25,6 +30,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 from codeckit.errors import ConfigError
@@ -50,6 +56,15 @@ def pad1d(x: torch.Tensor, left: int, right: int, mode: str = "zeros") -> torch.
     return F.pad(x, (left, right), mode=mode)
 
 
+def _pointwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """A 1x1 convolution of (B, C_in, T) as one batched matrix product (torch runs 1x1 convs through an im2col
+    copy on CPU)."""
+    w = weight[:, :, 0].expand(x.shape[0], -1, -1)
+    if bias is None:
+        return torch.bmm(w, x)
+    return torch.baddbmm(bias[None, :, None].expand(x.shape[0], -1, x.shape[-1]), w, x)
+
+
 class _StreamableConvBase(StreamingModule):
     """What both streamable convs share: option checks, the weight norm, the split of `padding_total` between
     the two sides, and the streaming state's guard (none without padding, a refusal when non-causal)."""
@@ -58,6 +73,19 @@ class _StreamableConvBase(StreamingModule):
     conv: nn.Module
     padding_total: int
     causal: bool
+    _folded: tuple[tuple[int, ...], torch.Tensor] | None = None
+
+    def weight_and_bias(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The conv's (weight, bias); in inference (eval mode, no autograd) the weight norm is folded once and
+        cached until a parameter changes (in-place updates and `load_state_dict` bump its version)."""
+        conv = self.conv
+        if self.training or torch.is_grad_enabled() or not parametrize.is_parametrized(conv, "weight"):
+            return conv.weight, conv.bias
+        params = conv.parametrizations.weight
+        key = tuple(x for p in (params.original0, params.original1) for x in (p._version, p.data_ptr()))
+        if self._folded is None or self._folded[0] != key:
+            self._folded = (key, conv.weight.detach().clone())
+        return self._folded[1], conv.bias
 
     def _check_options(self, in_channels: int, out_channels: int, groups: int, norm: str, **sizes: int) -> None:
         """Raise ConfigError naming a channel count, group count, size or norm that cannot build the conv."""
@@ -142,8 +170,15 @@ class StreamableConv1d(_StreamableConvBase):
         if self.streaming_state is not None:
             return self._step(x)
         left, right = self.padding
-        extra = (-x.shape[-1]) % self.stride
-        return self.conv(pad1d(x, left, right + extra, self.pad_mode))
+        right += (-x.shape[-1]) % self.stride
+        weight, bias = self.weight_and_bias()
+        conv = self.conv
+        pointwise = self.kernel_size == 1 and self.stride == 1 and conv.groups == 1 and not right
+        if pointwise and x.dim() == 3 and not torch.jit.is_tracing():  # ONNX keeps its Conv
+            return _pointwise(x, weight, bias)
+        if left == right and self.pad_mode == "zeros":  # the convolution pads itself: no padded copy
+            return F.conv1d(x, weight, bias, self.stride, left, self.dilation, conv.groups)
+        return F.conv1d(pad1d(x, left, right, self.pad_mode), weight, bias, self.stride, 0, self.dilation, conv.groups)
 
     # -- streaming ----------------------------------------------------------------------------
     def _no_stream_reason(self) -> str:
@@ -168,7 +203,7 @@ class StreamableConv1d(_StreamableConvBase):
         assert state is not None
         total = self.padding_total
         if total == 0:
-            return self.conv(x)
+            return self._valid(x)
         previous = state["previous"]
         check_batch(previous, x.shape[0])
         if "first" in state:
@@ -178,7 +213,14 @@ class StreamableConv1d(_StreamableConvBase):
             state["first"] = torch.zeros_like(first)
         buf = torch.cat([previous, x], dim=-1)
         state["previous"] = buf[..., buf.shape[-1] - total :]
-        return self.conv(buf)
+        return self._valid(buf)
+
+    def _valid(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution without padding (a streaming step's input already holds its left context)."""
+        weight, bias = self.weight_and_bias()
+        if self.kernel_size == 1 and self.stride == 1 and self.conv.groups == 1 and not torch.jit.is_tracing():
+            return _pointwise(x, weight, bias)
+        return F.conv1d(x, weight, bias, self.stride, 0, self.dilation, self.conv.groups)
 
     def _first_padding(self, x: torch.Tensor, any_first: bool) -> torch.Tensor:
         """The left padding of a stream's first chunk `x`: its reflection, or its first frame repeated."""
@@ -242,9 +284,12 @@ class StreamableConvTranspose1d(_StreamableConvBase):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.streaming_state is not None:
             return self._step(x)
-        y = self.conv(x)
+        weight, bias = self.weight_and_bias()
         left, right = self.trim
-        return y[..., left : y.shape[-1] - right]
+        both = min(left, right)  # the transposed convolution trims this much from each side itself
+        y = F.conv_transpose1d(x, weight, bias, self.stride, both, 0, self.conv.groups)
+        left, right = left - both, right - both
+        return y[..., left : y.shape[-1] - right] if left or right else y
 
     # -- streaming ----------------------------------------------------------------------------
     def _no_stream_reason(self) -> str:
@@ -260,7 +305,8 @@ class StreamableConvTranspose1d(_StreamableConvBase):
     def _step(self, x: torch.Tensor) -> torch.Tensor:
         state = self.streaming_state
         assert state is not None
-        y = self.conv(x)
+        weight, bias = self.weight_and_bias()
+        y = F.conv_transpose1d(x, weight, bias, self.stride, 0, 0, self.conv.groups)
         total = self.padding_total
         if total == 0:
             return y
@@ -268,7 +314,7 @@ class StreamableConvTranspose1d(_StreamableConvBase):
         check_batch(partial, x.shape[0])
         y = torch.cat([y[..., :total] + partial, y[..., total:]], dim=-1)
         tail = y[..., y.shape[-1] - total :]
-        if self.conv.bias is not None:
-            tail = tail - self.conv.bias[:, None]
+        if bias is not None:
+            tail = tail - bias[:, None]
         state["partial"] = tail
         return y[..., : y.shape[-1] - total]

@@ -10,7 +10,11 @@ def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     """Snake of `x` (B, C, ...) with per-channel `alpha` (1, C, 1); 1e-9 keeps alpha = 0 finite."""
     shape = x.shape
     x = x.reshape(shape[0], shape[1], -1)
-    x = x + (alpha + 1e-9).reciprocal() * torch.sin(alpha * x).pow(2)
+    if torch.is_grad_enabled() and (x.requires_grad or alpha.requires_grad):
+        x = x + (alpha + 1e-9).reciprocal() * torch.sin(alpha * x).pow(2)
+    else:  # inference: the same arithmetic in one buffer, no temporaries
+        s = torch.mul(alpha, x).sin_()
+        x = s.mul_(s).mul_((alpha + 1e-9).reciprocal()).add_(x)
     return x.reshape(shape)
 
 

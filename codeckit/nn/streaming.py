@@ -28,6 +28,9 @@ For a traced (ONNX) step, states go in through `set_streaming_state` and out thr
 reflect-padded conv selects its start-of-stream reflection with `torch.where` on `first`, so one step
 graph serves the first chunk and the later ones.
 
+A layer that streams its stateful submodules itself (`wraps = True`, e.g. the lookahead wrappers of
+`codeckit.nn.lookahead`) is started alone; the layers inside it are not.
+
 Use: `with streaming(model, batch_size): y = [model(chunk) for chunk in chunks]`, or the same methods on a
 module that mixes in `Streamable`. Chunks must be whole multiples of each layer's stride (for a codec: of
 its hop length); `reset_streaming(model, streams=[i])` restarts stream i alone.
@@ -64,6 +67,7 @@ class StreamingModule(nn.Module):
 
     streaming_state: dict[str, torch.Tensor] | None = None
     streaming_batch_size: int = 0
+    wraps: bool = False  # True: this layer streams its stateful submodules itself (they are not started)
 
     def _init_streaming_state(
         self, batch_size: int, device: torch.device, dtype: torch.dtype
@@ -115,9 +119,15 @@ def check_batch(state: torch.Tensor, batch: int) -> None:
 
 
 def _streaming_modules(module: nn.Module) -> Iterator[tuple[str, StreamingModule]]:
+    """The stateful layers inside `module` in module order, without those inside a layer that `wraps` them."""
+    wrapped: list[str] = []
     for name, sub in module.named_modules():
+        if any(name.startswith(w) for w in wrapped):
+            continue
         if isinstance(sub, StreamingModule):
             yield name, sub
+            if sub.wraps:
+                wrapped.append(f"{name}." if name else "")
 
 
 def start_streaming(module: nn.Module, batch_size: int) -> None:
