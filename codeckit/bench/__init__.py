@@ -28,20 +28,27 @@ def run_bench(
     retry_failed: bool = False,
     n_examples: int = 3,
     progress: bool = True,
+    text: str | Path | None = None,
 ) -> BenchResult:
-    """Score every file of `data` (a directory or wav.scp) with every codec SPEC; write the reports to `out_dir`."""
+    """Score every file of `data` (a directory or wav.scp) with every codec SPEC; write the reports to `out_dir`.
+
+    Transcripts (for WER) come from `text`, else a Kaldi `text` file beside the wav.scp; with transcripts and
+    no metric list, WER is scored too, on every codec and on the original audio.
+    """
     from codeckit.bench.cache import ResultCache
     from codeckit.bench.data import list_items
     from codeckit.bench.delays import resolve_delays
     from codeckit.bench.report import write_reports
-    from codeckit.bench.runner import execute, plan_metrics, plan_runs
+    from codeckit.bench.runner import ORIGINAL, execute, plan_metrics, plan_original, plan_runs
     from codeckit.bench.specs import parse_specs
     from codeckit.bench.summary import summarize
-    from codeckit.metrics.suite import DEFAULT_METRICS, check_metric_names
+    from codeckit.metrics.suite import DEFAULT_METRICS, TEXT_METRICS, check_metric_names
 
-    metrics = check_metric_names(DEFAULT_METRICS if metrics is None else list(metrics))
     entries = parse_specs(list(codecs))
-    items = list_items(data)
+    items = list_items(data, text)
+    if metrics is None:
+        metrics = DEFAULT_METRICS + (TEXT_METRICS if any(it.text is not None for it in items) else [])
+    metrics = check_metric_names(list(metrics))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with ResultCache(out / "cache.sqlite") as cache:
@@ -51,8 +58,9 @@ def run_bench(
         scoring = plan_metrics(
             entries, items, cache, out, metrics, {k: d.used_s for k, d in delays.items()}, retry_failed
         )
+        scoring += plan_original(items, cache, metrics, retry_failed)
         stats.add(execute(scoring, cache, jobs=jobs, progress=progress, desc="metrics"))
-        busy = {(t.entry.key, t.item.key) for t in (*runs, *scoring)}
+        busy = {(t.entry.key, t.item.key) for t in (*runs, *scoring) if t.entry is not ORIGINAL}
         stats.pairs = len(busy)
         stats.skipped_pairs = len(entries) * len(items) - len(busy)
         summaries, per_file = summarize(entries, items, cache, out, metrics, delays)

@@ -1,4 +1,5 @@
-"""The evaluation set: every audio file under a directory, or the entries of a Kaldi-style wav.scp."""
+"""The evaluation set: every audio file under a directory, or the entries of a Kaldi-style wav.scp, each with
+its transcript where one is known (a Kaldi `text` file: beside the wav.scp, or given)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
 
 @dataclass(frozen=True)
 class Item:
-    """One evaluation file: its id (safe as a file name), path and content hash."""
+    """One evaluation file: its id (safe as a file name), path, content hash and transcript (None: unknown)."""
 
     id: str
     path: str
     sha1: str
+    text: str | None = None
 
     @property
     def key(self) -> str:
@@ -52,9 +54,30 @@ def _check_readable(path: Path) -> None:
         raise AudioError(f"{path}: zero-length audio")
 
 
-def list_items(source: str | Path) -> list[Item]:
-    """Items of a directory (searched recursively for audio files) or a wav.scp (`ID PATH` per line)."""
+def read_transcripts(path: str | Path) -> dict[str, str]:
+    """A Kaldi `text` file (`ID words...` per line) by id, made safe as in `list_items`; AudioError if unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"transcript file not found: {path}")
+    lines = read_id_lines(path, lambda n, line: AudioError(f"{path}:{n}: expected 'ID WORDS...', got '{line.strip()}'"))
+    out: dict[str, str] = {}
+    for n, key, value in lines:
+        if _safe_id(key) in out:
+            raise AudioError(f"{path}:{n}: a second transcript for the id '{key}'")
+        out[_safe_id(key)] = value
+    return out
+
+
+def list_items(source: str | Path, text: str | Path | None = None) -> list[Item]:
+    """Items of a directory (searched recursively for audio files) or a wav.scp (`ID PATH` per line).
+
+    Transcripts come from `text` (a Kaldi text file), else from a `text` file beside a wav.scp; ids without
+    one get None.
+    """
     source = Path(source)
+    if text is None and source.is_file() and (source.parent / "text").is_file():
+        text = source.parent / "text"
+    transcripts = read_transcripts(text) if text is not None else {}
     pairs: list[tuple[str, Path]] = []
     if source.is_dir():
         for p in sorted(source.rglob("*")):
@@ -80,4 +103,4 @@ def list_items(source: str | Path) -> list[Item]:
             raise AudioError(f"{source}: audio file not found: {p}")
         _check_readable(p)
         ids[i] = p
-    return [Item(i, str(p), _sha1(p)) for i, p in pairs]
+    return [Item(i, str(p), _sha1(p), transcripts.get(i)) for i, p in pairs]

@@ -16,7 +16,7 @@ from pathlib import Path
 from codeckit.bench.data import Item
 from codeckit.bench.runner import decoded_path, work_dir
 from codeckit.bench.specs import CodecEntry
-from codeckit.bench.summary import CodecSummary, finite
+from codeckit.bench.summary import CodecSummary, MetricSummary, finite
 from codeckit.bench.table import markdown_table
 from codeckit.fileio import atomic_path, write_text_atomic
 from codeckit.metrics.stability import STABILITY_LABELS, STABILITY_NOTE
@@ -43,7 +43,11 @@ def _fmt(x: float | None, spec: str) -> str:
 
 
 def _metric_cell(s: CodecSummary, m: str) -> str:
-    ms = s.metrics[m]
+    return _mean_cell(s.metrics[m])
+
+
+def _mean_cell(ms: MetricSummary) -> str:
+    """A mean as shown, with the failures counted ('-' when nothing was computed)."""
     n = ms.n_ok + ms.n_failed
     if ms.mean is None:
         return f"failed ({ms.n_failed}/{n})" if ms.n_failed else "-"
@@ -64,10 +68,21 @@ def _stability_cell(s: CodecSummary, key: str) -> str:
     return f"{ms.mean:.3f}" + (f" ({ms.n_failed}/{ms.n_ok + ms.n_failed} failed)" if ms.n_failed else "")
 
 
+def _original_cell(s: CodecSummary, m: str) -> str:
+    """The original audio's value of transcript metric `m` over the files the codec was scored on."""
+    return _mean_cell(s.original[m]) if m in s.original else "-"
+
+
+def _columns(metrics: Sequence[str]) -> list[tuple[str, str]]:
+    """(metric, "codec" or "original") per metric column: a transcript metric is followed by the original's."""
+    return [(m, w) for m in metrics for w in (("codec", "original") if METRICS[m].needs_text else ("codec",))]
+
+
 def table(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the leaderboard (strings, as shown)."""
     header = ["Codec", "Nominal kbps", "Effective kbps", "Disk kbps", "Delay ms"]
-    header += [f"{METRICS[m].label} {'↑' if METRICS[m].higher_is_better else '↓'}" for m in metrics]
+    arrow = {m: "↑" if METRICS[m].higher_is_better else "↓" for m in metrics}
+    header += [f"{METRICS[m].label}{' orig.' if w == 'original' else ''} {arrow[m]}" for m, w in _columns(metrics)]
     header += list(STABILITY_LABELS.values())
     header += ["Enc RTF", "Dec RTF", "Files"]
     rows = []
@@ -75,7 +90,7 @@ def table(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> tuple[li
         row = [s.name, _fmt(s.nominal_bps and s.nominal_bps / 1000, ".2f")]
         row += [_fmt(s.effective_bps and s.effective_bps / 1000, ".2f")]
         row += [_fmt(s.disk_bps and s.disk_bps / 1000, ".2f"), _delay_cell(s)]
-        row += [_metric_cell(s, m) for m in metrics]
+        row += [_metric_cell(s, m) if w == "codec" else _original_cell(s, m) for m, w in _columns(metrics)]
         row += [_stability_cell(s, k) for k in STABILITY_LABELS]
         row += [_fmt(s.encode_rtf, ".4f"), _fmt(s.decode_rtf, ".4f")]
         row.append(f"{s.files - s.failed_files}/{s.files}")
@@ -103,6 +118,12 @@ def _notes(summaries: Sequence[CodecSummary], metrics: Sequence[str], jobs: int)
                 f"peaks at {s.delay_estimate_ms:.1f} ms (scored with the declaration)."
             )
     notes += [f"{METRICS[m].label}: computed at {METRICS[m].rate_note}." for m in metrics]
+    notes += [
+        f"{METRICS[m].label} orig.: the same {METRICS[m].label} of the original audio, over the files where the "
+        f"codec's was computed; the difference is the codec's own cost."
+        for m in metrics
+        if METRICS[m].needs_text
+    ]
     notes.append(STABILITY_NOTE)
     notes.append(f"RTF: seconds of compute per second of audio, one thread per process, {jobs} process(es) at once.")
     return notes
@@ -277,7 +298,8 @@ def _summary_csv(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> t
     """Header and rows of results.csv: the leaderboard's numbers unformatted, failures counted per metric."""
     fields = ["codec", "kind", "nominal_bps", "effective_bps", "effective_source", "disk_bps", "delay_ms"]
     fields += ["delay_source"]
-    fields += [f"{m}{suffix}" for m in metrics for suffix in ("", "_failed")]
+    for m in metrics:
+        fields += [m, f"{m}_failed"] + ([f"{m}_orig"] if METRICS[m].needs_text else [])
     fields += [k.replace(".", "_") for k in STABILITY_LABELS]
     fields += ["encode_rtf", "decode_rtf", "files", "failed_files"]
     rows = []
@@ -286,6 +308,8 @@ def _summary_csv(summaries: Sequence[CodecSummary], metrics: Sequence[str]) -> t
         row.append(s.delay_source)
         for m in metrics:
             row += [s.metrics[m].mean, s.metrics[m].n_failed]
+            if METRICS[m].needs_text:
+                row.append(s.original[m].mean if m in s.original else None)
         row += [s.stability[k].mean if k in s.stability else None for k in STABILITY_LABELS]
         rows.append(row + [s.encode_rtf, s.decode_rtf, s.files, s.failed_files])
     return fields, rows

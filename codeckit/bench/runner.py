@@ -6,10 +6,13 @@ delay the codec declares, or one estimated over all its decoded files (`delays.p
 scores every file with that delay. Before each pass the main process asks the cache what is missing:
 a pair whose results are stored (metrics with the same delay) is skipped, and a pair that only lacks
 some metrics reuses its stored decoded audio. Workers return records; only the main process writes.
+Metrics scored against a transcript (WER) are also computed once per file on the original audio, stored
+under the pseudo-codec ORIGINAL, and cached under a key that names the ASR and the transcript's hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import traceback
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 RUN_KEYS = ("run.bits", "run.seconds", "run.nominal_bps", "run.encode_s", "run.decode_s")
 STABILITY_KEYS = ("stab.shift", "stab.context", "stab.noise")
 DELAY_KEY = "align.delay_ms"  # the delay the metrics of a pair were computed with
+# the original audio, scored like a codec for the transcript metrics only (their "orig." columns)
+ORIGINAL = CodecEntry("original", "original", "", "original")
 
 
 class BenchError(CodeckitError, RuntimeError):
@@ -69,6 +74,18 @@ class RunStats:
         self.codec_runs += other.codec_runs
         self.metric_evaluations += other.metric_evaluations
         self.failures += other.failures
+
+
+def cache_metric(metric: str, item: Item) -> str:
+    """The cache's name for `metric` on `item`: the metric itself, or for a transcript metric the metric with a
+    hash of the ASR and the transcript, so an edited transcript or another recogniser is scored again."""
+    from codeckit.metrics.suite import METRICS
+    from codeckit.metrics.wer import ASR_NAME
+
+    if not METRICS[metric].needs_text:
+        return metric
+    digest = hashlib.sha1("\n".join((ASR_NAME, item.text or "")).encode()).hexdigest()
+    return f"{metric}#{digest[:12]}"
 
 
 def work_dir(out_dir: str | Path, entry: CodecEntry) -> Path:
@@ -140,16 +157,18 @@ def process(task: Task) -> list[Record]:
     if task.stability:
         records += _stability_records(task, reference, sr)
     if task.metrics:
-        decoded = read_audio(wav, sr, channels="mono")[0]
+        original = task.entry.kind == ORIGINAL.kind
+        decoded = reference if original else read_audio(wav, sr, channels="mono")[0]
         delay = int(round(task.delay_s * sr))
+        name = {m: cache_metric(m, task.item) for m in task.metrics}
         try:
-            s = score(reference, decoded, sr, task.metrics, delay=delay)
+            s = score(reference, decoded, sr, task.metrics, delay=delay, text=task.item.text)
         except MetricError as e:
             reason = f"alignment failed: {e}"
-            return records + [Record(ck, fk, k, None, reason) for k in (DELAY_KEY, *task.metrics)]
+            return records + [Record(ck, fk, k, None, reason) for k in (DELAY_KEY, *name.values())]
         records.append(Record(ck, fk, DELAY_KEY, s.delay_ms))
-        records += [Record(ck, fk, k, v) for k, v in s.values.items()]
-        records += [Record(ck, fk, k, None, e) for k, e in s.errors.items()]
+        records += [Record(ck, fk, name[k], v) for k, v in s.values.items()]
+        records += [Record(ck, fk, name[k], None, e) for k, e in s.errors.items()]
     return records
 
 
@@ -207,9 +226,27 @@ def plan_metrics(
             if used is not None and used.error and not retry_failed:
                 continue  # alignment failed on this file before; the reason is stored and reported
             same_delay = used is not None and used.error is None and abs(used.value - want_ms) < 1e-6
-            missing = tuple(m for m in metrics if not (same_delay and _usable(stored, m, retry_failed)))
+            missing = tuple(
+                m for m in metrics if not (same_delay and _usable(stored, cache_metric(m, item), retry_failed))
+            )
             if missing:
                 tasks.append(Task(entry, item, str(d), metrics=missing, delay_s=delays_s[entry.key]))
+    return tasks
+
+
+def plan_original(
+    items: Sequence[Item], cache: ResultCache, metrics: Sequence[str], retry_failed: bool = False
+) -> list[Task]:
+    """The transcript metrics (WER) of the original audio of every item, where not cached yet."""
+    from codeckit.metrics.suite import METRICS
+
+    text_metrics = [m for m in metrics if METRICS[m].needs_text]
+    tasks = []
+    for item in items:
+        stored = cache.get(ORIGINAL.key, item.key)
+        missing = tuple(m for m in text_metrics if not _usable(stored, cache_metric(m, item), retry_failed))
+        if missing:
+            tasks.append(Task(ORIGINAL, item, "", metrics=missing))
     return tasks
 
 
@@ -240,7 +277,7 @@ def execute(
 
     def crashed(task: Task, err: str) -> list[Record]:
         keys = (*(RUN_KEYS if task.need_run else ()), *task.stability)
-        keys += (DELAY_KEY, *task.metrics) if task.metrics else ()
+        keys += (DELAY_KEY, *(cache_metric(m, task.item) for m in task.metrics)) if task.metrics else ()
         return [Record(task.entry.key, task.item.key, k, None, err) for k in keys]
 
     try:

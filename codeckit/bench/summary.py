@@ -12,7 +12,7 @@ import numpy as np
 from codeckit.bench.cache import Record, ResultCache
 from codeckit.bench.data import Item
 from codeckit.bench.delays import CodecDelay
-from codeckit.bench.runner import DELAY_KEY, RUN_KEYS, STABILITY_KEYS, tokens_path, work_dir
+from codeckit.bench.runner import DELAY_KEY, ORIGINAL, RUN_KEYS, STABILITY_KEYS, cache_metric, tokens_path, work_dir
 from codeckit.bench.specs import CodecEntry
 
 
@@ -47,6 +47,8 @@ class CodecSummary:
     decode_rtf: float | None
     metrics: dict[str, MetricSummary]
     stability: dict[str, MetricSummary] = field(default_factory=dict)  # token stability (neural codecs)
+    # transcript metrics (WER) of the original audio, over the files where this codec's value was computed
+    original: dict[str, MetricSummary] = field(default_factory=dict)
     run_errors: list[str] = field(default_factory=list)
 
 
@@ -100,14 +102,37 @@ def summarize(
     summaries, rows = [], []
     for entry in entries:
         per, ok_items, run_errors = _collect(entry, items, cache, metrics, rows)
-        summaries.append(_summary(entry, items, ok_items, per, run_errors, out_dir, metrics, delays[entry.key]))
+        s = _summary(entry, items, ok_items, per, run_errors, out_dir, metrics, delays[entry.key])
+        s.original = _original(entry, items, cache, metrics)
+        summaries.append(s)
     return summaries, rows
+
+
+def _original(
+    entry: CodecEntry, items: Sequence[Item], cache: ResultCache, metrics: Sequence[str]
+) -> dict[str, MetricSummary]:
+    """Each transcript metric of the original audio, over the files where `entry`'s value of it succeeded, so the
+    two columns compare the same files; a failure on the original counts only where the codec's succeeded."""
+    from codeckit.metrics.suite import METRICS
+
+    out = {}
+    for m in (m for m in metrics if METRICS[m].needs_text):
+        records = []
+        for item in items:
+            key = cache_metric(m, item)
+            mine, orig = cache.get(entry.key, item.key).get(key), cache.get(ORIGINAL.key, item.key).get(key)
+            if mine is not None and mine.error is None and orig is not None:
+                records.append(orig)
+        out[m] = _mean(records)
+    return out
 
 
 def _collect(
     entry: CodecEntry, items: Sequence[Item], cache: ResultCache, metrics: Sequence[str], rows: list[dict]
 ) -> tuple[dict[str, list[Record]], list[Item], list[str]]:
     """One codec's cached records by key, the items whose run succeeded and the run errors; appends per-file rows."""
+    from codeckit.metrics.suite import METRICS
+
     per: dict[str, list[Record]] = {}
     ok_items = []
     run_errors = []
@@ -115,10 +140,14 @@ def _collect(
         stored = cache.get(entry.key, item.key)
         row: dict = {"codec": entry.name, "file": item.id}
         for k in (*RUN_KEYS, *STABILITY_KEYS, DELAY_KEY, *metrics):
-            r = stored.get(k)
+            r = stored.get(cache_metric(k, item) if k in metrics else k)
             row[k] = None if r is None else (r.value if r.error is None else f"ERROR: {r.error}")
             if r is not None:
                 per.setdefault(k, []).append(r)
+        original = cache.get(ORIGINAL.key, item.key)
+        for m in (m for m in metrics if METRICS[m].needs_text):  # the original audio's value beside the codec's
+            r = original.get(cache_metric(m, item))
+            row[f"{m}.orig"] = None if r is None else (r.value if r.error is None else f"ERROR: {r.error}")
         rows.append(row)
         run = [stored.get(k) for k in RUN_KEYS]
         if all(r is not None and r.error is None for r in run):

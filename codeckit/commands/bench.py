@@ -12,7 +12,10 @@ Columns:
                      of a hop later (mean of the three); 0 is perfectly stable
   Tok. delta context fraction that change when the middle half of a file is encoded alone rather than
                      inside the file (0.25 s at the segment's edges left out)
-  Tok. delta noise   fraction that change when white noise at 40 dB SNR is added"""
+  Tok. delta noise   fraction that change when white noise at 40 dB SNR is added
+  WER, WER orig.     word error rate of offline pocketsphinx (en-us) on the decoded audio and on the original,
+                     against the transcript (a Kaldi `text` beside wav.scp, or --text); on by default when
+                     there are transcripts; transcripts under 80% English dictionary words are not scored"""
 
 from __future__ import annotations
 
@@ -36,8 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output directory (also holds the result cache)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1: in this process)")
     p.add_argument(
-        "--metrics", nargs="+", default=None, help="metrics to compute (default: all but visqol_speech_poly)"
+        "--metrics",
+        nargs="+",
+        default=None,
+        help="metrics to compute (default: all but visqol_speech_poly; wer too where files have transcripts)",
     )
+    p.add_argument("--text", default=None, help="Kaldi text file (ID WORDS...) for WER (default: text beside wav.scp)")
     p.add_argument("--examples", type=int, default=3, help="files with audio players on the HTML page")
     p.add_argument("--retry-failed", action="store_true", help="recompute results stored as failures")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -63,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         retry_failed=args.retry_failed,
         n_examples=args.examples,
         progress=not args.no_progress,
+        text=args.text,
     )
     metrics = list(next(iter(result.summaries)).metrics) if result.summaries else []
     print(markdown(result.summaries, metrics), end="")

@@ -94,6 +94,12 @@ def _add_synth(actions: argparse._SubParsersAction) -> None:
         help="probability that an utterance goes through a random recording chain (room reverb,\n"
         "microphone EQ, background noise, level); 0 (default) keeps all clean",
     )
+    s.add_argument(
+        "--phones",
+        action="store_true",
+        help="also write each data dir's phone timings ('phones': utt start dur phone), from the synthesizers;\n"
+        "the audio is unchanged, so a finished corpus can get them later",
+    )
     s.add_argument("--jobs", type=int, default=2, help="utterances made in parallel")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=run_synth)
@@ -122,7 +128,7 @@ def run_synth(args: argparse.Namespace) -> int:
         raise CorpusError(f"every split needs at least one sentence and train at least one speaker, got {size}")
     out = synthesize(
         args.out, size, source=args.text, seed=args.seed, rates=tuple(args.rates), engines=tuple(args.engines),
-        jobs=args.jobs, progress=not args.no_progress, voices=args.voices, augment=args.augment,
+        jobs=args.jobs, progress=not args.no_progress, voices=args.voices, augment=args.augment, phones=args.phones,
     )  # fmt: skip
     print(f"corpus ready: {out} (see {out}/README.md)")
     return 0

@@ -14,7 +14,7 @@ Layout of the output directory OUT:
     OUT/speakers.tsv                  speaker id, split, engine, voice, pitch (cents), tempo, language
     OUT/augment.tsv                   (augmented corpora) each augmented utterance's recording chain
     OUT/<rate>/wav/<spk>/<utt>.wav    16-bit mono wavs, one tree per rate (16k/, 24k/)
-    OUT/<rate>/{train,dev,test}/      Kaldi data dirs: wav.scp text utt2spk spk2utt utt2dur
+    OUT/<rate>/{train,dev,test}/      Kaldi data dirs: wav.scp text utt2spk spk2utt utt2dur (phones: with phones=True)
 
 Generation is cached per utterance: a wav that exists is complete (written atomically) and is
 not made again, so a larger corpus reuses a smaller one made with the same settings.
@@ -167,11 +167,13 @@ def synthesize(
     progress: bool = True,
     voices: str = "english",
     augment: float = 0.0,
+    phones: bool = False,
 ) -> Path:
     """Make (or complete) the corpus in `out`; returns `out`. Raises CorpusError naming a failed utterance.
 
     `voices`: 'english' or 'all' (see voices.py); `augment`: the probability that an utterance goes through
-    a random recording chain (0 keeps every utterance clean, as the english corpus is).
+    a random recording chain (0 keeps every utterance clean, as the english corpus is). `phones`: also write
+    each data dir's phone timings (`phones`, see phones.py; the audio is not changed, so a corpus gets them later).
     """
     out = Path(out)
     size = _corpus_size(size)
@@ -186,6 +188,10 @@ def synthesize(
     _check_settings(out, settings)
     _make_all(todo, out, tuple(rates), augment, seed, jobs, progress)
     _write_lists(out, todo, rates)
+    if phones:
+        from codeckit.corpus.phones import write_phones
+
+        write_phones(out, todo, tuple(rates), jobs, progress)
     _write_speakers(out, engines, voices)
     recordings = {j.utt: aug.draw(j.utt, seed, augment) for j in todo} if augment > 0 else {}
     if recordings:

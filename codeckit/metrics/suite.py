@@ -17,11 +17,13 @@ from codeckit.metrics.sisdr import si_sdr
 from codeckit.metrics.spectral import mel_distance, mrstft_distance
 from codeckit.metrics.stoi import estoi, stoi
 from codeckit.metrics.visqol import visqol_audio, visqol_speech, visqol_speech_polynomial
+from codeckit.metrics.wer import ASR_NAME, wer
 
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A metric: its function `(reference, degraded, sample_rate) -> float`, direction and how it is computed."""
+    """A metric: its function `(reference, degraded, sample_rate) -> float` (a `needs_text` metric's is
+    `(degraded, sample_rate, transcript) -> float`), direction and how it is computed."""
 
     name: str
     fn: Callable[..., float]
@@ -29,6 +31,7 @@ class MetricSpec:
     label: str
     rate_note: str  # the rate the metric runs at, and how inputs get there
     default: bool = True  # computed when no metric list is given
+    needs_text: bool = False  # scored against the file's transcript, not the reference audio
 
 
 METRICS: dict[str, MetricSpec] = {
@@ -57,9 +60,20 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("mel_distance", mel_distance, False, "Mel dist.", "the reference's own rate"),
         MetricSpec("mrstft_distance", mrstft_distance, False, "MR-STFT dist.", "the reference's own rate"),
         MetricSpec("si_sdr", si_sdr, True, "SI-SDR (dB)", "the reference's own rate"),
+        MetricSpec(
+            "wer",
+            wer,
+            False,
+            "WER",
+            f"16 kHz (resampled with soxr; ASR {ASR_NAME}, offline; transcripts with under 80% of their words in "
+            "its English dictionary are not scored)",
+            default=False,
+            needs_text=True,
+        ),
     )
 }
 DEFAULT_METRICS: list[str] = [m.name for m in METRICS.values() if m.default]
+TEXT_METRICS: list[str] = [m.name for m in METRICS.values() if m.needs_text]  # default too where data has text
 
 
 @dataclass
@@ -91,13 +105,14 @@ def score(
     metrics: Sequence[str] | None = None,
     delay: int | None = None,
     max_delay_s: float = 0.5,
+    text: str | None = None,
 ) -> Scores:
     """Remove `delay` samples of lag from `degraded` and compute `metrics` (DEFAULT_METRICS when None).
 
     Both signals are mono at `sample_rate`. `delay` is the codec's delay; None estimates it on this pair
     alone (cross-correlation within +-max_delay_s), which is only safe for phase-preserving codecs. The
     alignment failing (e.g. a silent output) raises MetricError; a single metric failing is recorded in
-    `Scores.errors`.
+    `Scores.errors`. `text` is the file's transcript, for the `needs_text` metrics (WER).
     """
     names = check_metric_names(DEFAULT_METRICS if metrics is None else metrics)
     if delay is None:
@@ -106,7 +121,16 @@ def score(
     out = Scores(delay=delay, sample_rate=sample_rate)
     for name in names:
         try:
-            out.values[name] = METRICS[name].fn(ref, deg, sample_rate)
+            out.values[name] = _compute(METRICS[name], ref, deg, sample_rate, text)
         except MetricError as e:
             out.errors[name] = str(e)
     return out
+
+
+def _compute(spec: MetricSpec, ref, deg, sample_rate: int, text: str | None) -> float:
+    """One metric on an aligned pair; a text metric scores `deg` against `text` (a MetricError when there is none)."""
+    if not spec.needs_text:
+        return spec.fn(ref, deg, sample_rate)
+    if text is None:
+        raise MetricError(f"{spec.label} needs a transcript and this file has none (a 'text' file beside wav.scp)")
+    return spec.fn(deg, sample_rate, text)
