@@ -86,6 +86,22 @@ class TrainSection:
 
 
 @dataclass
+class DistillConfig:
+    """`losses.distill:` SpeechTokenizer's semantic distillation of quantizer level 1 (codeckit/losses/distill.py)."""
+
+    teacher: dict[str, Any]  # an encoder config, e.g. {name: mfcc}; built frozen from the encoder registry
+    weight: float = 1.0
+    axis: Literal["d", "t"] = "d"  # cosine over time per dimension (SpeechTokenizer's D-axis) or per frame
+    teacher_sample_rate: int | None = None  # the rate the teacher takes (audio resampled to it); None: the codec's
+
+    def __post_init__(self):
+        if "name" not in self.teacher:
+            raise ValueError("losses.distill.teacher needs a 'name' (an encoder, e.g. mfcc)")
+        if self.weight < 0:
+            raise ValueError(f"losses.distill.weight must be >= 0, got {self.weight}")
+
+
+@dataclass
 class LossesConfig:
     """`losses:` what the codec is trained on, and how the terms are weighted."""
 
@@ -101,6 +117,7 @@ class LossesConfig:
     quantizer_default_weight: float = 1.0  # for quantizer loss keys not in quantizer_weights
     balancer: bool = False  # EnCodec's gradient balancer over reconstruction + adversarial + feature losses
     balancer_ema_decay: float = 0.999
+    distill: DistillConfig | None = None  # semantic distillation of quantizer level 1 towards a teacher
 
     def __post_init__(self):
         for i, spec in enumerate(self.reconstruction):
@@ -127,10 +144,13 @@ class LossesConfig:
             table["adversarial"] = self.adversarial_weight
             table["feature_matching"] = self.feature_matching_weight
         table.update({QUANTIZER + k: w for k, w in self.quantizer_weights.items()})
+        if self.distill is not None:
+            table[DISTILL] = self.distill.weight
         return LossWeights(table, self.quantizer_default_weight)
 
 
 QUANTIZER = "quantizer/"  # name prefix of the quantizer's losses in `LossWeights`
+DISTILL = "distill"  # the distillation term: on the latents, not the decoded audio (never balanced)
 
 
 @dataclass(frozen=True)
@@ -148,8 +168,9 @@ class LossWeights:
         return self.table[name]
 
     def balanced(self) -> dict[str, float]:
-        """The weights of the losses on the decoded audio (all but the quantizer's), which the balancer shares."""
-        return {k: w for k, w in self.table.items() if not k.startswith(QUANTIZER)}
+        """The weights of the losses on the decoded audio (all but the quantizer's and distillation's), which the
+        balancer shares."""
+        return {k: w for k, w in self.table.items() if not k.startswith(QUANTIZER) and k != DISTILL}
 
 
 @dataclass

@@ -90,8 +90,9 @@ class Trainer:
         self.codec = build_codec(config.model, source="model").to(self.device)
         self.sample_rate = self.codec.sample_rate
         self.adversary: Adversary | None = build_adversary(config, self.codec.channels, self.sample_rate, self.device)
-        self.objective = CodecObjective(config.losses, self.sample_rate, self.device, self.adversary is not None)
-        self.opt_g, self.sched_g = build_optimizer(self.codec.parameters(), tc, tc.lr)
+        adversarial = self.adversary is not None
+        self.objective = CodecObjective(config.losses, self.sample_rate, self.device, adversarial, self.codec)
+        self.opt_g, self.sched_g = build_optimizer([*self.codec.parameters(), *self.objective.parameters()], tc, tc.lr)
         self.ema = WeightEMA(self.codec, tc.ema_decay) if tc.ema_decay else None
         self._build_loader()
         self._wrap_modules()
@@ -135,6 +136,7 @@ class Trainer:
             self.gen = DDP(self.codec, device_ids=ids, find_unused_parameters=tc.find_unused_parameters)
             if adv is not None:
                 adv.distribute(ids)
+            self.objective.distribute(ids)
         if tc.compile != "none":
             self.gen = Compiled(self.gen, "codec")
         if tc.compile == "all" and adv is not None:
@@ -156,7 +158,7 @@ class Trainer:
             for name in STATE_KEYS:
                 s.part(name, None)
         s.part("ema", self.ema)
-        s.part("balancer", self.objective.balancer)
+        self.objective.register_state(s)
         s.value("rng", lambda: D.gather_objects(rng_state()), self._load_rng)
         s.value("config", self._config_yaml)
         return s
