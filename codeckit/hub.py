@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +108,23 @@ def fetch_hub_model(
         _convert_into(out, hub, commit, files, fmt)
     _write_ref(root, ref.revision, commit)
     return out
+
+
+def download_hub_files(
+    spec: str,
+    choose: Callable[[list[str]], list[str]],
+    endpoint: str | None = None,
+    hf_cache_dir: str | os.PathLike | None = None,
+    token: str | bool | None = None,
+) -> Path:
+    """The local folder (the hub client's snapshot of the resolved commit) holding the files that `choose` picks
+    from the repository's file list: for repositories read as they are, such as transformers SSL encoders."""
+    hub = _Hub(parse_hub_spec(spec), endpoint, hf_cache_dir, token)
+    commit, files = hub.resolve()
+    paths = [hub.download(commit, name) for name in choose(files)]
+    if not paths:
+        raise ModelDirError(f"{spec}: none of the repository's files is usable ({', '.join(sorted(files)[:12])})")
+    return paths[0].parent
 
 
 def copy_model_dir(src: str | os.PathLike, dst: str | os.PathLike) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -17,6 +18,9 @@ from codeckit.audio import resample
 from codeckit.baselines.base import fit_length
 from codeckit.bench.specs import CodecEntry
 from codeckit.chunking import round_up
+
+if TYPE_CHECKING:  # units.py imports CodecRun from here
+    from codeckit.bench.units import DedupUnitsCodec
 
 
 @dataclass
@@ -92,10 +96,10 @@ class BaselineRunner:
         return CodecRun(y[0], float(self.codec.payload_bits(payloads[0])), self.codec.bitrate(), t1 - t0, t2 - t1, None)
 
 
-_LOADED: dict[tuple[str, int], NeuralCodec | BaselineRunner] = {}
+_LOADED: dict[tuple[str, int], NeuralCodec | BaselineRunner | DedupUnitsCodec] = {}
 
 
-def open_codec(entry: CodecEntry, file_rate: int) -> NeuralCodec | BaselineRunner:
+def open_codec(entry: CodecEntry, file_rate: int) -> NeuralCodec | BaselineRunner | DedupUnitsCodec:
     """The codec of `entry`, cached per process (identity runs at each file's own rate)."""
     from codeckit.baselines import Codec2Codec, IdentityCodec, OpusCodec
 
@@ -107,6 +111,14 @@ def open_codec(entry: CodecEntry, file_rate: int) -> NeuralCodec | BaselineRunne
             _LOADED[cache_key] = BaselineRunner(OpusCodec(float(entry.arg)))
         elif entry.kind == "codec2":
             _LOADED[cache_key] = BaselineRunner(Codec2Codec(entry.arg))
+        elif entry.kind == "onnx":
+            from codeckit.bench.onnx_codec import OnnxRunner
+
+            _LOADED[cache_key] = OnnxRunner(entry.arg)
+        elif entry.kind == "units_dedup":
+            from codeckit.bench.units import DedupUnitsCodec
+
+            _LOADED[cache_key] = DedupUnitsCodec(entry.arg)
         elif entry.kind == "identity":
             delay_s = float(entry.arg) / 1000 if entry.arg else 0.0
             _LOADED[cache_key] = BaselineRunner(IdentityCodec(file_rate, delay_s=delay_s))

@@ -1,5 +1,7 @@
 """Codec SPECs for the leaderboard: a model directory, `opus:BITRATE`, `codec2:MODE`, `identity` (or
-`identity:MS`, played MS milliseconds late with no declared delay: a check of delay estimation), each
+`identity:MS`, played MS milliseconds late with no declared delay: a check of delay estimation), `dedup:MODEL_DIR`
+(a units model on de-duplicated units with predicted durations, `codeckit.bench.units`), `onnx:EXPORT_DIR` (an
+ONNX export of any precision run by onnxruntime, `codeckit.bench.onnx_codec`), each
 optionally `NAME=SPEC`. Parsing checks what can be checked up front (tools installed, model loadable).
 """
 
@@ -24,7 +26,7 @@ class CodecEntry:
     """One codec of a leaderboard run."""
 
     name: str  # display name, also used in file names
-    kind: str  # "model" | "opus" | "codec2" | "identity"
+    kind: str  # "model" | "opus" | "codec2" | "identity" | "units_dedup" | "onnx"
     arg: str  # model directory, Opus bitrate in bit/s, Codec2 mode, identity's delay in ms or ""
     key: str  # cache key: what the codec is (model content hash, or the normalized spec)
 
@@ -95,6 +97,14 @@ def parse_spec(text: str) -> CodecEntry:
         require_tool("c2enc", C2_PACKAGE)
         require_tool("c2dec", C2_PACKAGE)
         entry = CodecEntry(name or f"codec2-{mode}", "codec2", mode, f"codec2:{mode}")
+    elif kind == "dedup" and arg:  # a units model on de-duplicated units with predicted durations
+        from codeckit.bench.units import parse_dedup_spec
+
+        entry = parse_dedup_spec(text, name, arg)
+    elif kind == "onnx" and arg:  # an ONNX export (fp32, fp16 or int8) run by onnxruntime
+        from codeckit.bench.onnx_codec import parse_onnx_spec
+
+        entry = parse_onnx_spec(text, name, arg)
     else:
         path = Path(spec)
         if not path.is_dir():

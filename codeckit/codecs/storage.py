@@ -20,7 +20,11 @@ def save_codec(codec: Codec, path: str | os.PathLike, extra: dict[str, Any] | No
     config = getattr(codec, "config", None)
     if not isinstance(config, CodecConfig):
         raise ModelDirError("codec has no CodecConfig attached; build it with codeckit.codecs.build_codec")
-    data = {"codeckit_version": codeckit.__version__, "model": to_dict(config), **(extra or {})}
+    model = to_dict(config)
+    for_saving = getattr(codec.quantizer, "config_for_saving", None)  # parts whose config names an input file
+    if callable(for_saving):
+        model["quantizer"] = for_saving(dict(model["quantizer"]))
+    data = {"codeckit_version": codeckit.__version__, "model": model, **(extra or {})}
     return save_model_dir(path, data, codec.state_dict())
 
 

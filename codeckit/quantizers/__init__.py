@@ -1,6 +1,8 @@
-"""Quantizers: vq, simvq, residual (dropout), multiscale, split (Mimi), fsq. Importing registers them."""
+"""Quantizers: vq, simvq, residual (dropout), multiscale, split (Mimi), fsq, kmeans (units). Importing registers
+them."""
 
 from codeckit.quantizers.base import Quantizer, QuantizerOutput
+from codeckit.quantizers.centroids import KMeansQuantizer
 from codeckit.quantizers.errors import QuantizerError
 from codeckit.quantizers.fsq import FSQ
 from codeckit.quantizers.level import SingleCodebook
@@ -11,6 +13,7 @@ from codeckit.quantizers.vq import VectorQuantizer
 
 __all__ = [
     "FSQ",
+    "KMeansQuantizer",
     "MultiScaleRVQ",
     "Quantizer",
     "QuantizerError",

@@ -1,7 +1,8 @@
 """SyncLLM-style de-duplication: runs of repeated tokens (or frames) become one token plus a run length.
 
 `restore` repeats each token by its count, so `restore(dedup(x)) == x` exactly. `max_run` caps run
-lengths (longer runs are split), so counts fit a fixed set of duration tokens.
+lengths (longer runs are split), so counts fit a fixed set of duration tokens. `dedup_units` / `restore_units` do
+the same for a padded batch of one level of units (SpeechGPT's `merge_duplicates`: units and their durations).
 """
 
 from __future__ import annotations
@@ -81,3 +82,51 @@ def restore_codes(runs: Sequence[Runs], pad: int = 0) -> tuple[list[torch.Tensor
     for i, f in enumerate(frames):
         out[i, : f.shape[0]] = f
     return [out[:, :, level] for level in range(k)], lengths
+
+
+class UnitRuns(NamedTuple):
+    """A batch of de-duplicated unit sequences, padded: `units` and `durations` `(B, N)` int64 (0 past each item's
+    runs), and `n_runs` `(B,)`, the runs of each item. What a unit vocoder with a duration predictor trains on."""
+
+    units: torch.Tensor
+    durations: torch.Tensor
+    n_runs: torch.Tensor
+
+
+def dedup_units(units: torch.Tensor, lengths: Sequence[int] | None = None, max_run: int | None = None) -> UnitRuns:
+    """Run-length encoding of one level of units `(B, T)` (or `(T,)`): each run's unit and its duration in frames.
+
+    `lengths` are the valid frames per item (default all); `max_run` splits longer runs (see `dedup`)."""
+    batch = units[None] if units.dim() == 1 else units
+    if batch.dim() != 2 or batch.dtype != torch.long:
+        raise TokenError(
+            f"dedup_units takes int64 units (batch, frames) or (frames,), got {units.dtype} {tuple(units.shape)}"
+        )
+    runs = dedup_codes([batch], lengths, max_run)
+    n = max((r.counts.shape[0] for r in runs), default=0)
+    out_units = batch.new_zeros(batch.shape[0], n)
+    out_durations = batch.new_zeros(batch.shape[0], n)
+    for i, r in enumerate(runs):
+        out_units[i, : r.counts.shape[0]] = r.values[:, 0]
+        out_durations[i, : r.counts.shape[0]] = r.counts
+    n_runs = torch.tensor([r.counts.shape[0] for r in runs], dtype=torch.long)
+    return UnitRuns(out_units, out_durations, n_runs)
+
+
+def restore_units(runs: UnitRuns, pad: int = 0) -> tuple[torch.Tensor, list[int]]:
+    """Inverse of `dedup_units`: units `(B, max frames)` padded with `pad`, and the frames of each item.
+
+    Durations may come from a duration predictor; each item's first `n_runs` durations must be >= 1."""
+    units, durations, n_runs = runs
+    if units.shape != durations.shape or units.dim() != 2 or n_runs.shape != (units.shape[0],):
+        raise TokenError(
+            f"unit runs disagree: units {tuple(units.shape)}, durations {tuple(durations.shape)}, "
+            f"n_runs {tuple(n_runs.shape)}"
+        )
+    if bool((n_runs < 0).any()) or bool((n_runs > units.shape[1]).any()):
+        raise TokenError(f"n_runs must lie in 0..{units.shape[1]}, got {n_runs.tolist()}")
+    items = [Runs(units[i, :n, None], durations[i, :n].long()) for i, n in enumerate(n_runs.tolist())]
+    if not items:
+        return units.new_zeros(0, 0), []
+    codes, lengths = restore_codes(items, pad)
+    return codes[0], lengths

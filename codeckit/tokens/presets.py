@@ -6,6 +6,13 @@
 | mini-omni | SNAC 24 kHz (3 x 4096)   | 7 streams    | gpt-omni/mini-omni utils/snac_utils.py                      |
 | moshi     | Mimi (8 x 2048)          | 8 streams    | kyutai-labs/moshi moshi/moshi/models/lm_utils.py            |
 | llasa     | X-Codec2 (1 x 65536)     | 1            | zhenye234/LLaSA_training train_tts.py                       |
+
+Unit presets by name: `unit_preset("speechgpt").encode(units) -> str` and `.decode(str) -> units`.
+
+| name      | units (extractor, layer, count, rate)   | reproduces (repository, file)                                  |
+|-----------|-----------------------------------------|----------------------------------------------------------------|
+| speechgpt | mHuBERT L11, 1000, 50 Hz, de-duplicated | 0nutation/SpeechGPT speechgpt/utils/speech2unit/speech2unit.py |
+| usdm      | XLS-R 1B (SeamlessM4T) L35, 10k, 50 Hz  | naver-ai/usdm src/inference_vllm.py                            |
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from codeckit.tokens.lm import LMLayout
 from codeckit.tokens.miniomni import mini_omni
 from codeckit.tokens.moshi import moshi
 from codeckit.tokens.orpheus import orpheus
+from codeckit.tokens.speechgpt import speechgpt
+from codeckit.tokens.unitstrings import UnitStrings
+from codeckit.tokens.usdm import usdm
 
 PRESETS: dict[str, Callable[..., LMLayout]] = {
     "orpheus": orpheus,
@@ -42,3 +52,14 @@ def layout(name: str, **options: object) -> LMLayout:
         return PRESETS[key](**options)
     except TypeError as e:
         raise TokenError(f"LM layout '{key}': {e}") from None
+
+
+UNIT_PRESETS: dict[str, Callable[[], UnitStrings]] = {"speechgpt": speechgpt, "usdm": usdm}
+
+
+def unit_preset(name: str) -> UnitStrings:
+    """The unit-string preset `name` (case ignored): how that LM writes its units."""
+    key = name.lower()
+    if key not in UNIT_PRESETS:
+        raise TokenError(f"unknown unit preset '{name}' (known: {', '.join(sorted(UNIT_PRESETS))})")
+    return UNIT_PRESETS[key]()
