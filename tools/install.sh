@@ -8,6 +8,8 @@ APT_PACKAGES=(
   libsndfile1 sox espeak-ng opus-tools codec2
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
   chromium fortunes
+  # a single-node Slurm cluster for the slurm.pl array-job test (tests/shards)
+  slurm-wlm
   # the natural corpus (codeckit corpus synth --voices all): festival voices recorded from real speakers in
   # other languages, their front ends (the Indic ones are only recommended), and text in their languages
   festvox-italp16k festvox-itapc16k festvox-czech-dita festvox-czech-krb festvox-czech-machac festvox-czech-ph

@@ -1,4 +1,5 @@
-"""`codeckit tokenize IN... --model MODEL --out DIR`: one token file per input audio file.
+"""`codeckit tokenize IN... --model MODEL --out DIR`: one token file per input audio file, or with `--shards`
+corpus shards (Lhotse Shar / Parquet) from many workers (see `codeckit.shards`, docs/corpus_tokenization.md).
 
 IN may be audio files, directories (searched recursively for audio files; sub-folders are kept under
 DIR) or Kaldi `wav.scp` lists (`utt_id path` per line; outputs are named by utterance id). With
@@ -12,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from codeckit.commands.shards import add_shard_args, run_tokenize_shards
 from codeckit.errors import CodeckitError
 from codeckit.fileio import read_id_lines
 
@@ -26,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="IN", help="audio file, directory or wav.scp")
     p.add_argument("--n-quantizers", type=int, default=None, help="keep the first N levels (default: all)")
     add_model_args(p)
+    add_shard_args(p)
     p.set_defaults(func=run)
 
 
@@ -139,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
 
     from codeckit.tokens.tokenfile import TOKEN_SUFFIX
 
+    if any(getattr(args, k, None) for k in ("shards", "verify", "job", "num_jobs", "layout", "strict")):
+        return run_tokenize_shards(args, collect_inputs, AUDIO_SUFFIXES)
     out = Path(args.out)
     jobs = [(src, out / f"{key}{TOKEN_SUFFIX}") for key, src in collect_inputs(args.inputs, AUDIO_SUFFIXES)]
     return run_jobs(args, partial(tokenize_one, n_quantizers=args.n_quantizers), jobs, "tokenize")

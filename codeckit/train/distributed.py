@@ -43,11 +43,25 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
+def env_rank() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from the launcher's RANK / WORLD_SIZE / LOCAL_RANK (torchrun sets them);
+    (0, 1, 0) without them. Training and corpus tokenization both read them here."""
+    values = {}
+    for key, default in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0")):
+        text = os.environ.get(key, default)
+        try:
+            values[key] = int(text)
+        except ValueError:
+            raise ConfigError(f"environment variable {key}={text!r} is not an integer") from None
+    rank, world, local_rank = values["RANK"], values["WORLD_SIZE"], values["LOCAL_RANK"]
+    if world < 1 or not 0 <= rank < world or local_rank < 0:
+        raise ConfigError(f"RANK={rank} and WORLD_SIZE={world} do not fit (need 0 <= RANK < WORLD_SIZE)")
+    return rank, world, local_rank
+
+
 def init_distributed(device: str = "auto") -> DistInfo:
     """Join the torchrun process group when WORLD_SIZE > 1, else run as a single process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    rank, world, local_rank = env_rank()
     dev = resolve_device(device, local_rank)
     if world > 1 and not dist.is_initialized():
         if dev.type == "cuda":

@@ -3,7 +3,8 @@
 #
 #   2 train       codeckit train --config CONF --exp-dir EXP        -> EXP/model
 #   3 export      codeckit export EXP/model; compress fit (train set)  -> EXP/model/*.onnx, context_model.*
-#   4 tokenize    codeckit tokenize TEST/wav.scp, then detokenize   -> EXP/tokens/test, EXP/decoded/test
+#   4 tokenize    codeckit tokenize --shards as JOB=1:nj, unpack, detokenize  -> EXP/shards/test, EXP/tokens/test,
+#                                                                       EXP/decoded/test
 #   5 bench       codeckit bench: the model beside the baselines    -> EXP/bench
 #
 # Run from a recipe folder (with path.sh and cmd.sh) by the recipe's run.sh. A stage that finished
@@ -102,12 +103,22 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   if stamp_matches "$exp/.done.tokenize" "$key"; then
     log "stage 4: tokens and decoded test audio exist, skipping"
   else
+    # Shards made from another test set or model go; those of an interrupted run stay, and tokenize resumes them.
+    if [ -f "$exp/.done.tokenize" ]; then rm -rf "$exp/shards/test"; fi
     rm -rf "$exp/tokens/test" "$exp/decoded/test"  # no files left from another test set
     need tokenize 4
+    need shards 4
     need detokenize 4
-    log "stage 4: tokenizing $test_set -> $exp/tokens/test; log: $exp/log/tokenize.log"
-    $decode_cmd "$exp/log/tokenize.log" \
-      codeckit tokenize "$test_set/wav.scp" --model "$model" --out "$exp/tokens/test" --jobs "$nj"
+    n_utt=$(wc -l < "$test_set/wav.scp")
+    shard_size=$(( (n_utt + 4 * nj - 1) / (4 * nj) ))  # about 4 shards a job, at most 1000 utterances each
+    [ "$shard_size" -le 1000 ] || shard_size=1000
+    log "stage 4: tokenizing $test_set in $nj jobs -> $exp/shards/test (Shar + Parquet); logs: $exp/log/tokenize.*.log"
+    $decode_cmd JOB=1:"$nj" "$exp/log/tokenize.JOB.log" \
+      codeckit tokenize "$test_set/wav.scp" --model "$model" --out "$exp/shards/test" --shards shar,parquet \
+        --shard-size "$shard_size" --job JOB --num-jobs "$nj" --device "$device"
+    log "stage 4: checking the shards and unpacking token files -> $exp/tokens/test; log: $exp/log/unpack.log"
+    $decode_cmd "$exp/log/unpack.log" \
+      codeckit shards verify "$exp/shards/test" '&&' codeckit shards unpack "$exp/shards/test" --out "$exp/tokens/test"
     log "stage 4: detokenizing -> $exp/decoded/test; log: $exp/log/detokenize.log"
     $decode_cmd "$exp/log/detokenize.log" \
       codeckit detokenize "$exp/tokens/test" --model "$model" --out "$exp/decoded/test"

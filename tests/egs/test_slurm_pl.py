@@ -7,6 +7,7 @@ machine with SLURM_ARRAY_TASK_ID set, which is what slurm.pl relies on from the 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -69,7 +70,10 @@ def test_a_job_without_an_end_line_counts_as_failed(tmp_path: Path, env: dict):
 
 
 def test_no_sbatch_is_a_clear_error(tmp_path: Path):
-    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    bin_dir = tmp_path / "bin"  # perl alone on the PATH: no sbatch even where Slurm is installed
+    bin_dir.mkdir()
+    (bin_dir / "perl").symlink_to(shutil.which("perl"))
+    env = {**os.environ, "PATH": str(bin_dir)}
     res = run([SLURM_PL, "n.log", "true"], tmp_path, env)
     assert res.returncode == 1
     assert "cannot run sbatch" in res.stderr
