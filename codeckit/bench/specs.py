@@ -106,17 +106,23 @@ def parse_spec(text: str) -> CodecEntry:
 
         entry = parse_onnx_spec(text, name, arg)
     else:
-        path = Path(spec)
-        if not path.is_dir():
-            raise SpecError(
-                f"codec spec '{text}' is neither a model directory nor one of identity, identity:MS, opus:BITRATE, "
-                "codec2:MODE"
-            )
-        default = path.resolve().parent.name if path.resolve().name == "model" else path.resolve().name
-        entry = CodecEntry(name or default, "model", str(path), f"model:{_hash_model_dir(path)}")
-        _check_loads(text, path)
+        entry = _model_entry(text, spec, name)
     if not _NAME.match(entry.name):
         raise SpecError(f"codec spec '{text}': name '{entry.name}' must be letters, digits and _.+- ; use NAME=SPEC")
+    return entry
+
+
+def _model_entry(text: str, spec: str, name: str | None) -> CodecEntry:
+    """The entry of a model directory `spec` (named after it, or after its parent when it is called `model`)."""
+    path = Path(spec)
+    if not path.is_dir():
+        raise SpecError(
+            f"codec spec '{text}' is neither a model directory nor one of identity, identity:MS, opus:BITRATE, "
+            "codec2:MODE, dedup:MODEL_DIR, onnx:DIR"
+        )
+    default = path.resolve().parent.name if path.resolve().name == "model" else path.resolve().name
+    entry = CodecEntry(name or default, "model", str(path), f"model:{_hash_model_dir(path)}")
+    _check_loads(text, path)
     return entry
 
 
