@@ -18,6 +18,7 @@ from codeckit.audio import resample
 from codeckit.baselines.base import fit_length
 from codeckit.bench.specs import CodecEntry
 from codeckit.chunking import round_up
+from codeckit.codec_spec import CodecSpec
 
 if TYPE_CHECKING:  # units.py imports CodecRun from here
     from codeckit.bench.units import DedupUnitsCodec
@@ -35,16 +36,13 @@ class CodecRun:
     tokens: list[np.ndarray] | None  # per-level codes (token codecs only)
 
 
-class NeuralCodec:
-    """A codeckit model directory, loaded once per process."""
+class SpecDeclared:
+    """What a token codec on the leaderboard declares, read from its CodecSpec (model directories, ONNX exports)."""
 
-    def __init__(self, model_dir: str):
-        from codeckit.codecs import load_codec
-
-        self.codec = load_codec(model_dir)
-        self.spec = self.codec.spec
-        self.sample_rate = self.spec.sample_rate
-        self.delay_s = self.spec.delay / self.sample_rate
+    def _declare(self, spec: CodecSpec) -> None:
+        self.spec = spec
+        self.sample_rate = spec.sample_rate
+        self.delay_s = spec.delay / spec.sample_rate
 
     @property
     def codebook_sizes(self) -> list[int]:
@@ -55,6 +53,16 @@ class NeuralCodec:
     def frame_rates(self) -> list[float]:
         """Codes per second, per level."""
         return self.spec.frame_rates
+
+
+class NeuralCodec(SpecDeclared):
+    """A codeckit model directory, loaded once per process."""
+
+    def __init__(self, model_dir: str):
+        from codeckit.codecs import load_codec
+
+        self.codec = load_codec(model_dir)
+        self._declare(self.codec.spec)
 
     def run(self, audio: torch.Tensor) -> CodecRun:
         """Mono `(1, T)` at `sample_rate` through the model (repeated to its channel count)."""

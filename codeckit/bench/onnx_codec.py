@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from codeckit.bench.codecs import CodecRun
+from codeckit.bench.codecs import CodecRun, SpecDeclared
 from codeckit.bench.specs import CodecEntry, SpecError
 from codeckit.chunking import round_up
 from codeckit.errors import CodeckitError
@@ -43,26 +43,14 @@ def parse_onnx_spec(text: str, name: str | None, arg: str) -> CodecEntry:
     return CodecEntry(name or f"{path.resolve().name}-{precision}", "onnx", str(path), f"onnx:{_hash_export(path)}")
 
 
-class OnnxRunner:
+class OnnxRunner(SpecDeclared):
     """An export directory, loaded once per process: the leaderboard's interface over `OnnxCodec`."""
 
     def __init__(self, export_dir: str, threads: int = 1):
         from codeckit.export.runner import OnnxCodec
 
         self.codec = OnnxCodec(export_dir, threads=threads)
-        self.spec = self.codec.spec
-        self.sample_rate = self.spec.sample_rate
-        self.delay_s = self.spec.delay / self.sample_rate
-
-    @property
-    def codebook_sizes(self) -> list[int]:
-        """Codebook size per level."""
-        return list(self.spec.codebook_sizes)
-
-    @property
-    def frame_rates(self) -> list[float]:
-        """Codes per second, per level."""
-        return self.spec.frame_rates
+        self._declare(self.codec.spec)
 
     def _audio(self, mono: np.ndarray) -> np.ndarray:
         x = np.repeat(np.asarray(mono, np.float32).reshape(1, 1, -1), self.spec.channels, axis=1)
