@@ -55,8 +55,13 @@ def corpus_subset(scp: Path, hours: float, out: Path) -> tuple[Path, float]:
 
 
 def model_dirs(names: list[str], tmp: Path) -> dict[str, Path]:
-    """Model folders by bench name: `fast` is the recipe's trained model when present, else conf/fast.yaml at random
-    init; `snac_24khz` (and any other shipped config name) at random init."""
+    """Model folders by bench name: `fast` is the recipe's trained model when it is today's conf/fast.yaml model
+    (an exp/ left by an older config is another model, with another speed), else conf/fast.yaml at random init;
+    `snac_24khz` (and any other shipped config name) at random init."""
+    from dataclasses import asdict
+
+    import yaml
+
     from codeckit.codecs import build_codec, save_codec
     from codeckit.configs import model_config
     from codeckit.train.config import load_training_config
@@ -64,13 +69,14 @@ def model_dirs(names: list[str], tmp: Path) -> dict[str, Path]:
     dirs = {}
     for name in names:
         torch.manual_seed(0)
-        if name == "fast" and (RECIPE / "exp/fast/model/model.safetensors").is_file():
-            dirs[name] = RECIPE / "exp/fast/model"
-        elif name == "fast":
-            from dataclasses import asdict
-
+        if name == "fast":
             cfg = asdict(load_training_config(RECIPE / "conf/fast.yaml").model)
-            dirs[name] = save_codec(build_codec(cfg), tmp / name)
+            trained = RECIPE / "exp/fast/model"
+            saved = trained / "config.yaml"
+            if (trained / "model.safetensors").is_file() and yaml.safe_load(saved.read_text()).get("model") == cfg:
+                dirs[name] = trained
+            else:
+                dirs[name] = save_codec(build_codec(cfg), tmp / name)
         else:
             dirs[name] = save_codec(build_codec(model_config(name)["model"]), tmp / name)
     return dirs
