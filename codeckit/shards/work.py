@@ -33,7 +33,7 @@ Emit = Callable[[str, float], None]  # ("total" | "done", seconds of audio)
 
 @dataclass
 class WorkerConfig:
-    """Everything a worker needs, the same for every worker of a run (picklable for spawned processes)."""
+    """Everything a worker needs, the same for every worker of a run (picklable for spawned processes on GPUs)."""
 
     inputs: list[str]
     out: str
