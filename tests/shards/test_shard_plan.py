@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from codeckit.errors import ConfigError
 from codeckit.shards.errors import ShardError
-from codeckit.shards.launch import resolve_rank
+from codeckit.shards.launch import resolve_rank, worker_context
 from codeckit.shards.plan import parse_formats, rank_shards
 from codeckit.train.distributed import env_rank
 
@@ -60,3 +62,11 @@ def test_progress_bar_shows_hours_speed_and_eta(capsys):
     last = capsys.readouterr().err.split("\r")[-1]
     assert "1.00/2.00 h audio" in last and " 50%" in last and "h/h]" in last
     assert "<" in last  # elapsed<remaining: the ETA
+
+
+@pytest.mark.skipif(os.name != "posix", reason="fork is a POSIX start method")
+def test_cpu_workers_fork_and_gpu_workers_spawn():
+    assert worker_context("cpu").get_start_method() == "fork"  # start with torch imported
+    assert worker_context("cuda").get_start_method() == "spawn"  # CUDA cannot start in a forked child
+    assert worker_context("cuda:1").get_start_method() == "spawn"
+    assert worker_context("auto").get_start_method() == "spawn"  # may pick CUDA
