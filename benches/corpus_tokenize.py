@@ -6,7 +6,8 @@ Each run is a fresh `codeckit` process (start-up and model loading included, as 
 per process, so 1 vs 2 processes measures scaling across processes. The corpus is the first `--hours` of a wav.scp
 (default: the synthetic corpus' training list, ~4.1 h; durations from utt2dur beside it when present).
 
-    python benches/corpus_tokenize.py --hours 0.5                  # speed table -> benches/results/corpus_tokenize.json
+    python benches/corpus_tokenize.py --models fast --repeats 3     # -> benches/results/corpus_tokenize_fast.json
+    python benches/corpus_tokenize.py --models snac_24khz --hours 0.05 --repeats 3   # ..._snac_24khz.json
     python benches/corpus_tokenize.py --check --hours 2.0          # read-back check over >= 2 h, 2 processes
 
 `--check` tokenizes with 2 processes into shards and file by file, then reads the shards back with Lhotse's own
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,23 +96,33 @@ def timed_run(args: list[str]) -> float:
 
 
 def shard_size(scp: Path) -> int:
-    """Utterances per shard: 200, or fewer so that there are at least 8 shards (several for every process)."""
+    """Utterances per shard: 200, or fewer so that there are at least 32 shards. A corpus-scale run gives every
+    worker many shards; with few, one shard more for one process (ranges are contiguous) would be what is timed."""
     n_utts = sum(1 for line in scp.read_text().splitlines() if line.strip())
-    return max(1, min(200, n_utts // 8))
+    return max(1, min(200, -(-n_utts // 32)))
 
 
-def bench_model(name: str, model: Path, scp: Path, hours: float, procs: list[int], tmp: Path) -> list[dict]:
-    """Rows for one model: the per-file and the shard path at each process count."""
-    rows = []
-    for p in procs:
-        for path in ("per-file", "shards"):
-            out = tmp / f"{name}_{path}_{p}"
+def bench_model(
+    name: str, model: Path, scp: Path, hours: float, procs: list[int], tmp: Path, repeats: int = 1
+) -> list[dict]:
+    """Rows for one model: the per-file and the shard path at each process count, the median wall time of
+    `repeats` runs (taken in turn, so a slow spell of the machine touches every row alike)."""
+    runs = [(p, path) for p in procs for path in ("per-file", "shards")]
+    walls: dict[tuple[int, str], list[float]] = {run: [] for run in runs}
+    for r in range(repeats):
+        for p, path in runs:
+            out = tmp / f"{name}_{path}_{p}_{r}"
             args = ["tokenize", str(scp), "--model", str(model), "--out", str(out), "--jobs", str(p), "--threads", "1"]
             if path == "shards":
                 args += ["--shards", "shar,parquet", "--shard-size", str(shard_size(scp))]
-            wall = timed_run(args)
-            rows.append({"model": name, "path": path, "processes": p, "audio_hours": round(hours, 4),
-                         "wall_s": round(wall, 2), "hours_per_hour": round(hours * 3600 / wall, 2)})  # fmt: skip
+            walls[(p, path)].append(timed_run(args))
+            shutil.rmtree(out)
+    rows = []
+    for (p, path), w in walls.items():
+        wall = statistics.median(w)
+        rows.append({"model": name, "path": path, "processes": p, "audio_hours": round(hours, 4),
+                     "wall_s": round(wall, 2), "wall_s_runs": [round(x, 2) for x in w],
+                     "hours_per_hour": round(hours * 3600 / wall, 2)})  # fmt: skip
     return rows
 
 
@@ -171,8 +184,11 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=None, help="use the first H hours (default: all; --check: 2.0)")
     ap.add_argument("--models", nargs="+", default=["fast", "snac_24khz"], help="fast and / or shipped config names")
     ap.add_argument("--procs", type=int, nargs="+", default=[1, 2], help="process counts (default 1 2)")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per row; the table shows the median (default 1)")
     ap.add_argument("--check", action="store_true", help="read-back check instead of the speed table")
-    ap.add_argument("--out", type=Path, default=None, help="JSON file (default: benches/results/)")
+    ap.add_argument(
+        "--out", type=Path, default=None, help="JSON file (default: benches/results/corpus_tokenize_MODELS.json)"
+    )
     args = ap.parse_args()
     hours_wanted = args.hours if args.hours is not None else (2.0 if args.check else None)
     with tempfile.TemporaryDirectory(prefix="corpus_tokenize_") as td:
@@ -186,15 +202,17 @@ def main() -> None:
             write_text_atomic(out, json.dumps(result, indent=1) + "\n")
             readers = [v for v in result.values() if isinstance(v, dict)]
             sys.exit(0 if all(r["equal"] == r["read"] == result["utterances"] for r in readers) else 1)
-        rows = [r for name, d in dirs.items() for r in bench_model(name, d, scp, hours, args.procs, tmp)]
+        rows = [r for name, d in dirs.items() for r in bench_model(name, d, scp, hours, args.procs, tmp, args.repeats)]
     header = ["model", "path", "processes", "audio h", "wall s", "audio h / wall h"]
     cells = [[r["model"], r["path"], str(r["processes"]), f"{r['audio_hours']:.3f}", f"{r['wall_s']:.1f}",
               f"{r['hours_per_hour']:.1f}"] for r in rows]  # fmt: skip
     print(markdown_table(header, cells), end="")
     result = {"corpus": str(args.scp), "audio_hours": round(hours, 4), "threads_per_process": 1,
-              "models": {n: str(d) for n, d in dirs.items()}, "rows": rows, "speedups": speedups(rows)}  # fmt: skip
+              "repeats": args.repeats, "models": {n: str(d) for n, d in dirs.items()}, "rows": rows,
+              "speedups": speedups(rows)}  # fmt: skip
     print(json.dumps(result["speedups"], indent=1))
-    write_text_atomic(args.out or ROOT / "benches/results/corpus_tokenize.json", json.dumps(result, indent=1) + "\n")
+    out = args.out or ROOT / f"benches/results/corpus_tokenize_{'_'.join(args.models)}.json"
+    write_text_atomic(out, json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":
