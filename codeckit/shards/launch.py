@@ -10,6 +10,7 @@ import os
 import queue
 from dataclasses import replace
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 
 from codeckit.errors import CodeckitError
 from codeckit.shards.errors import ShardError
@@ -51,7 +52,7 @@ def run_sharded(cfg: WorkerConfig, jobs: int = 1, job: int | None = None, num_jo
     return _run_local(cfg, jobs, rank, world, local_rank)
 
 
-def worker_context(device: str):
+def worker_context(device: str) -> BaseContext:
     """How local workers start: forked on a POSIX CPU run, so each begins with torch and codeckit already imported
     (a spawned worker spends 2-3 s importing them again, a large share of a short corpus run and a cost that
     unbalances the processes); spawned for GPUs, since CUDA cannot start in a forked child, and elsewhere."""
