@@ -4,6 +4,7 @@ Kaldi-style `ID VALUE` list files, and reading a safetensors file with its metad
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -79,3 +80,12 @@ def read_safetensors(
             return f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
         raise error(f"{path}: not a readable safetensors {what} ({e})") from None
+
+
+def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes under `algorithm` (a hashlib name), read in 1 MiB blocks."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

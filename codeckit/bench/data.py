@@ -3,13 +3,12 @@ its transcript where one is known (a Kaldi `text` file: beside the wav.scp, or g
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from codeckit.errors import AudioError
-from codeckit.fileio import read_id_lines
+from codeckit.fileio import file_hash, read_id_lines
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
@@ -28,14 +27,6 @@ class Item:
     def key(self) -> str:
         """The result cache's key: the id and the content hash, so an edited file is scored again."""
         return f"{self.id}:{self.sha1}"
-
-
-def _sha1(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _safe_id(text: str) -> str:
@@ -103,4 +94,4 @@ def list_items(source: str | Path, text: str | Path | None = None) -> list[Item]
             raise AudioError(f"{source}: audio file not found: {p}")
         _check_readable(p)
         ids[i] = p
-    return [Item(i, str(p), _sha1(p), transcripts.get(i)) for i, p in pairs]
+    return [Item(i, str(p), file_hash(p, "sha1"), transcripts.get(i)) for i, p in pairs]

@@ -7,12 +7,11 @@ shard with a record is complete; a rerun skips it, and `verify` re-checks every 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from codeckit.fileio import write_text_atomic
+from codeckit.fileio import file_hash, write_text_atomic
 from codeckit.shards.errors import ShardError
 
 
@@ -26,15 +25,6 @@ def record_path(out: Path, k: int) -> Path:
     return Path(out) / "index" / f"shard.{shard_tag(k)}.json"
 
 
-def sha256_file(path: Path) -> str:
-    """The file's sha256, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_record(out: Path, k: int, files: list[Path], utterances: int, seconds: float, errors: list[dict]) -> None:
     """Record shard `k` as finished: `files` (already under their final names in `out`) with size and sha256."""
     out = Path(out)
@@ -42,7 +32,7 @@ def write_record(out: Path, k: int, files: list[Path], utterances: int, seconds:
         "shard": k,
         "utterances": utterances,
         "seconds": round(seconds, 3),
-        "files": {p.relative_to(out).as_posix(): {"bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in files},
+        "files": {p.relative_to(out).as_posix(): {"bytes": p.stat().st_size, "sha256": file_hash(p)} for p in files},
         "errors": errors,
     }
     write_text_atomic(record_path(out, k), json.dumps(record, indent=1, sort_keys=True) + "\n")
@@ -84,6 +74,6 @@ def verify(out: Path, n_shards: int) -> list[str]:
             p = Path(out) / rel
             if not p.is_file():
                 problems.append(f"shard {shard_tag(k)}: {rel} is missing")
-            elif p.stat().st_size != meta["bytes"] or sha256_file(p) != meta["sha256"]:
+            elif p.stat().st_size != meta["bytes"] or file_hash(p) != meta["sha256"]:
                 problems.append(f"shard {shard_tag(k)}: {rel} does not match its checksum in the index")
     return problems
