@@ -22,6 +22,7 @@ import torch
 from corpus_tokenize import DEFAULT_SCP, ROOT, model_dirs  # benches/ is the script's folder, first on sys.path
 
 from codeckit.bench.table import markdown_table
+from codeckit.codecs import load_codec
 from codeckit.fileio import write_text_atomic
 
 
@@ -44,12 +45,9 @@ def equal_length_batch(scp: Path, n: int, seconds: float, sample_rate: int) -> t
     return x
 
 
-def time_model(model_dir: Path, x: torch.Tensor, threads: int, repeats: int) -> dict:
+def time_model(codec, x: torch.Tensor, threads: int, repeats: int) -> dict:
     """Median seconds to encode the batch one item at a time and in one pass; whether the codes agree."""
-    from codeckit.codecs import load_codec
-
     torch.set_num_threads(threads)
-    codec = load_codec(model_dir).eval()
     singles, batched = [], []
     with torch.inference_mode():
         codec.encode(x[:2])  # warm-up
@@ -79,11 +77,10 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="batching_ceiling_") as td:
         for name, d in model_dirs(args.models, Path(td)).items():
-            from codeckit.codecs import load_codec
-
-            x = equal_length_batch(args.scp, args.batch, args.seconds, load_codec(d).sample_rate)
+            codec = load_codec(d).eval()
+            x = equal_length_batch(args.scp, args.batch, args.seconds, codec.sample_rate)
             for threads in args.threads:
-                rows.append({"model": name, "threads": threads, **time_model(d, x, threads, args.repeats)})
+                rows.append({"model": name, "threads": threads, **time_model(codec, x, threads, args.repeats)})
     header = ["model", "threads", f"{args.batch} one at a time (s)", "one batch (s)", "speed-up", "codes equal"]
     cells = [[r["model"], str(r["threads"]), f"{r['one_at_a_time_s']:.3f}", f"{r['one_batch_s']:.3f}",
               f"{r['speedup']:.2f}", str(r["codes_equal"])] for r in rows]  # fmt: skip
