@@ -124,6 +124,25 @@ def _tiny_vocos(causal: bool, upsample: int = 1, phase: bool = False, **decoder:
     }
 
 
+def _tiny_pitch_vocos(**decoder: Any) -> dict:
+    """A tiny 8 kHz codec at hop 40 that sends pitch: 2 FSQ levels + a 32-level pitch code."""
+    return {
+        "sample_rate": 8000,
+        "encoder": {"name": "vocos", "latent_dim": 8, "hop_length": 40, "n_fft": 80, "dim": 16, "n_layers": 1,
+                    "pitch": True, "fmin": 60.0, "fmax": 400.0},
+        "quantizer": {"name": "pitch_split", "levels": 32, "quantizer": {
+            "name": "rvq", "n_levels": 2, "level": {"name": "fsq", "levels": [5, 5], "dim": 8}}},
+        "decoder": {"name": "vocos", "latent_dim": 9, "hop_length": 40, "n_fft": 160, "dim": 16, "n_layers": 1,
+                    "head": "harmonic", "fmin": 60.0, "fmax": 400.0, **decoder},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_pitch_vocos() -> Callable[..., dict]:
+    """`tiny_pitch_vocos(**decoder keys)`: the `model:` dict of a tiny vocos codec that sends pitch."""
+    return _tiny_pitch_vocos
+
+
 @pytest.fixture(scope="session")
 def tiny_vocos() -> Callable[..., dict]:
     """`tiny_vocos(causal, upsample=1, phase=False, **decoder keys)`: the `model:` dict of a tiny vocos codec."""

@@ -6,6 +6,7 @@ multiple it needs and trims decoded audio back to the input length.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -253,9 +254,14 @@ def build_codec(config: CodecConfig | dict[str, Any], source: str = "config") ->
 
     if not isinstance(config, CodecConfig):
         config = from_dict(CodecConfig, config, source=source, prefix="model.")
-    encoder = ENCODERS.build(config.encoder, source=f"{source}: model.encoder")
+    rate = config.sample_rate
+    encoder = ENCODERS.build(
+        config.encoder, source=f"{source}: model.encoder", **_codec_rate(ENCODERS, config.encoder, rate)
+    )
     quantizer = QUANTIZERS.build(config.quantizer, source=f"{source}: model.quantizer")
-    decoder = DECODERS.build(config.decoder, source=f"{source}: model.decoder")
+    decoder = DECODERS.build(
+        config.decoder, source=f"{source}: model.decoder", **_codec_rate(DECODERS, config.decoder, rate)
+    )
     cls = CODECS.get(config.name)
     check_kwargs(cls, {"sample_rate": config.sample_rate, "encoder": encoder, "quantizer": quantizer,
                        "decoder": decoder, "channels": config.channels, **config.extra},
@@ -263,3 +269,12 @@ def build_codec(config: CodecConfig | dict[str, Any], source: str = "config") ->
     codec = cls(config.sample_rate, encoder, quantizer, decoder, channels=config.channels, **config.extra)
     codec.config = config  # saved beside the weights by save_codec
     return codec
+
+
+def _codec_rate(registry: Any, spec: Any, sample_rate: int) -> dict[str, int]:
+    """`{"sample_rate": ...}` for a part whose constructor takes `sample_rate=None` (the codec's rate, filled in
+    here: a pitch tracker or a synthesiser needs it) and whose spec does not set it; else nothing."""
+    if not isinstance(spec, dict) or "name" not in spec or "sample_rate" in spec:
+        return {}
+    param = inspect.signature(registry.get(spec["name"])).parameters.get("sample_rate")
+    return {"sample_rate": sample_rate} if param is not None and param.default is None else {}

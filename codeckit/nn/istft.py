@@ -61,6 +61,23 @@ def irdft_basis(n_fft: int, window: torch.Tensor) -> torch.Tensor:
     return (torch.cat([cos, sin], 0) * window.double()[None, :]).float()
 
 
+def rdft_basis(n: int, size: int, window: torch.Tensor | None = None) -> torch.Tensor:
+    """(n, 2 * bins) matrix M with `x @ M = cat([rfft(x * window, size).real, .imag], -1)` for x of n <= size
+    samples (zero-padded to size), bins = size // 2 + 1: the forward real DFT as one matmul, which ONNX exports."""
+    k = torch.arange(size // 2 + 1, dtype=torch.float64)[None, :]
+    t = torch.arange(n, dtype=torch.float64)[:, None]
+    angle = 2 * math.pi * t * k / size
+    basis = torch.cat([torch.cos(angle), -torch.sin(angle)], 1)
+    return (basis if window is None else basis * window.double()[:, None]).float()
+
+
+def frames_of(x: torch.Tensor, n_frames: int, length: int, hop: int) -> torch.Tensor:
+    """(B, T) -> (B, n_frames, length): frame t is x[:, t * hop : t * hop + length], by one gather (which traces
+    with a dynamic frame count, where `Tensor.unfold` does not)."""
+    index = torch.arange(n_frames, device=x.device)[:, None] * hop + torch.arange(length, device=x.device)[None, :]
+    return x[:, index]
+
+
 class ISTFT(StreamingModule):
     """Spectrum (B, T, 2 * n_bins), real parts then imaginary parts per frame -> audio (B, 1, T * hop_length)."""
 

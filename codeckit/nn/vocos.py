@@ -20,13 +20,16 @@ import torch
 from torch import nn
 
 from codeckit.errors import ConfigError
-from codeckit.nn.checks import check_bool, check_positive
+from codeckit.nn.checks import check_bool, check_choice, check_positive
 from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
 from codeckit.nn.convnext import ConvNeXtBackbone
+from codeckit.nn.harmonic import HarmonicISTFTHead
 from codeckit.nn.istft import ISTFTHead
+from codeckit.nn.pitch import yin_pitch
 from codeckit.nn.streaming import Streamable
 from codeckit.registry import DECODERS, ENCODERS
 
+HEADS = ("istft", "harmonic")
 LOG_FLOOR = 1e-5  # default magnitude floor of the log-magnitude features (a full-scale sine's peak bin is 0.5)
 
 
@@ -79,13 +82,31 @@ class STFTFeatures(nn.Module):
         return torch.cat([log_mag, real * inv, imag * inv], dim=1)
 
 
+class PitchChannel(nn.Module):
+    """Audio (B, 1, T) -> (B, 1, T / hop): YIN's F0 as log-F0 mapped to [0, 1] over [fmin, fmax], -1 unvoiced."""
+
+    def __init__(self, sample_rate: int, hop_length: int, fmin: float, fmax: float):
+        super().__init__()
+        if not 0 < fmin < fmax <= sample_rate / 2:
+            raise ConfigError(f"vocos encoder: need 0 < fmin < fmax <= sample_rate / 2, got {fmin}, {fmax}")
+        self.sample_rate, self.hop_length, self.fmin, self.fmax = sample_rate, hop_length, float(fmin), float(fmax)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        track = yin_pitch(audio, self.sample_rate, self.hop_length, self.fmin, self.fmax)
+        u = (torch.log(track.f0) - math.log(self.fmin)) / math.log(self.fmax / self.fmin)
+        return torch.where(track.voiced, u, torch.full_like(u, -1.0))[:, None]
+
+
 @ENCODERS.register("vocos")
 class VocosEncoder(Streamable, nn.Module):
     """Audio (B, 1, T) -> latents (B, latent_dim, T / hop_length): STFT features, ConvNeXt, 1x1 conv.
 
     `n_fft`: STFT window (>= hop_length); `phase`: add the phase channels; `log_floor`:
     the features' magnitude floor (3e-4 hides a 40 dB noise floor from the codes); `intermediate_dim` defaults to
-    3 * dim. The backbone's embedding conv is 1x1 (the STFT window already spans n_fft samples).
+    3 * dim. The backbone's embedding conv is 1x1 (the STFT window already spans n_fft samples). `pitch`: append
+    a pitch channel (YIN, `codeckit.nn.pitch`: normalised log-F0 in [0, 1] from `fmin` to `fmax`, -1 when
+    unvoiced) for a `pitch_split` quantizer, so latents have latent_dim + 1 channels (non-causal only: YIN's
+    window reaches past the hop; `sample_rate` is filled in by the codec).
     """
 
     def __init__(
@@ -99,6 +120,10 @@ class VocosEncoder(Streamable, nn.Module):
         phase: bool = False,
         causal: bool = False,
         log_floor: float = LOG_FLOOR,
+        pitch: bool = False,
+        sample_rate: int | None = None,
+        fmin: float = 50.0,
+        fmax: float = 550.0,
     ):
         super().__init__()
         intermediate_dim = 3 * dim if intermediate_dim is None else intermediate_dim
@@ -107,11 +132,14 @@ class VocosEncoder(Streamable, nn.Module):
         if isinstance(log_floor, bool) or not isinstance(log_floor, (int, float)) or not 0 < log_floor < 1:
             raise ConfigError(f"{where}: log_floor must be a number in (0, 1), got {log_floor!r}")
         check_positive(where, intermediate_dim=intermediate_dim, n_layers=n_layers)
-        check_bool(where, phase=phase, causal=causal)
+        check_bool(where, phase=phase, causal=causal, pitch=pitch)
         if n_fft < hop_length:
             raise ConfigError(f"{where}: n_fft must be >= hop_length ({hop_length}), got {n_fft}")
+        if pitch and (causal or sample_rate is None):
+            raise ConfigError(f"{where}: pitch needs causal false and the codec's sample_rate, got causal {causal}")
         self.hop_length = int(hop_length)
-        self.dim = int(latent_dim)
+        self.dim = int(latent_dim) + int(pitch)
+        self.pitch = PitchChannel(int(sample_rate), self.hop_length, fmin, fmax) if pitch else None
         self.features = STFTFeatures(n_fft, hop_length, phase, causal, log_floor)
         self.backbone = ConvNeXtBackbone(
             self.features.out_channels, dim, intermediate_dim, n_layers, causal=causal, embed_kernel_size=1
@@ -119,7 +147,10 @@ class VocosEncoder(Streamable, nn.Module):
         self.proj = nn.Conv1d(dim, latent_dim, 1)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.proj(self.backbone(self.features(audio)))
+        latents = self.proj(self.backbone(self.features(audio)))
+        if self.pitch is None:
+            return latents
+        return torch.cat([latents, self.pitch(audio).to(latents.dtype)], dim=1)
 
 
 @DECODERS.register("vocos")
@@ -127,7 +158,9 @@ class VocosDecoder(Streamable, nn.Module):
     """Latents (B, latent_dim, N) -> audio (B, 1, N * hop_length): ConvNeXt, [upsample], ISTFT head.
 
     `hop_length`: samples per latent frame (the codec hop); the ISTFT runs at hop_length / `upsample` with
-    window `n_fft` (>= 2 * that hop); `intermediate_dim` defaults to 3 * dim.
+    window `n_fft` (>= 2 * that hop); `intermediate_dim` defaults to 3 * dim. `head: harmonic` adds a pulse train
+    at the F0 of the latents' last channel (`codeckit.nn.harmonic`; with a `pitch_split` quantizer and the
+    encoder's `pitch: true`, the same `fmin` / `fmax`; non-causal, no upsampling; `sample_rate`: the codec's).
     """
 
     def __init__(
@@ -140,10 +173,15 @@ class VocosDecoder(Streamable, nn.Module):
         n_layers: int = 8,
         upsample: int = 1,
         causal: bool = False,
+        head: str = "istft",
+        sample_rate: int | None = None,
+        fmin: float = 50.0,
+        fmax: float = 550.0,
     ):
         super().__init__()
         intermediate_dim = 3 * dim if intermediate_dim is None else intermediate_dim
         where = "vocos decoder"
+        check_choice(where, "head", head, HEADS)
         check_positive(where, latent_dim=latent_dim, hop_length=hop_length, n_fft=n_fft, dim=dim)
         check_positive(where, intermediate_dim=intermediate_dim, n_layers=n_layers, upsample=upsample)
         check_bool(where, causal=causal)
@@ -163,7 +201,18 @@ class VocosDecoder(Streamable, nn.Module):
             if upsample > 1
             else nn.Identity()
         )
-        self.head = ISTFTHead(dim, n_fft, istft_hop, causal)
+        if head == "istft":
+            self.head = ISTFTHead(dim, n_fft, istft_hop, causal)
+            return
+        if causal or upsample > 1 or sample_rate is None:
+            raise ConfigError(
+                f"{where}: head harmonic needs causal false, upsample 1 and the codec's sample_rate, got causal "
+                f"{causal}, upsample {upsample}, sample_rate {sample_rate}"
+            )
+        self.head = HarmonicISTFTHead(dim, n_fft, istft_hop, sample_rate, fmin, fmax)
 
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
-        return self.head(self.upsample(self.backbone(latents)))
+        features = self.upsample(self.backbone(latents))
+        if isinstance(self.head, HarmonicISTFTHead):
+            return self.head(features, latents[:, -1])
+        return self.head(features)

@@ -1,11 +1,12 @@
-"""Quantizers: vq, simvq, residual (dropout), multiscale, split (Mimi), fsq, kmeans (units). Importing registers
-them."""
+"""Quantizers: vq, simvq, residual (dropout), multiscale, split (Mimi), fsq, kmeans (units), pitch_split.
+Importing registers them."""
 
 from codeckit.quantizers.base import Quantizer, QuantizerOutput
 from codeckit.quantizers.centroids import KMeansQuantizer
 from codeckit.quantizers.errors import QuantizerError
 from codeckit.quantizers.fsq import FSQ
 from codeckit.quantizers.level import SingleCodebook
+from codeckit.quantizers.pitch import PitchSplitQuantizer
 from codeckit.quantizers.residual import MultiScaleRVQ, ResidualQuantizer, ResidualVQ
 from codeckit.quantizers.simvq import SimVQ
 from codeckit.quantizers.split_rvq import SplitResidualVQ
@@ -15,6 +16,7 @@ __all__ = [
     "FSQ",
     "KMeansQuantizer",
     "MultiScaleRVQ",
+    "PitchSplitQuantizer",
     "Quantizer",
     "QuantizerError",
     "QuantizerOutput",
