@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from codeckit.errors import ConfigError
-from codeckit.nn.harmonic import HarmonicISTFTHead, last_voiced, pulse_train
+from codeckit.nn.harmonic import HarmonicISTFTHead, last_true, nearby_f0, pulse_train
 from codeckit.quantizers import QuantizerError
 from codeckit.registry import QUANTIZERS
 
@@ -104,12 +104,35 @@ def test_pitch_split_wants_one_more_channel_than_its_quantizer():
         q.encode(torch.zeros(1, 4, 3))
 
 
-def test_last_voiced_is_the_running_max_of_voiced_indices():
+def test_last_true_is_the_running_max_of_true_indices():
     torch.manual_seed(0)
-    voiced = torch.rand(3, 40) < 0.4
-    voiced[0] = False
+    mask = torch.rand(3, 40) < 0.4
+    mask[0] = False
     frame = torch.arange(40).expand(3, 40)
-    expected = torch.cummax(torch.where(voiced, frame, torch.zeros_like(frame)), -1).values
-    first = voiced.float().argmax(-1, keepdim=True)
-    expected = torch.where(frame < first, first, expected)  # before the first voiced frame: that frame
-    assert torch.equal(last_voiced(voiced), expected)
+    expected = torch.cummax(torch.where(mask, frame, torch.zeros_like(frame)), -1).values
+    first = mask.float().argmax(-1, keepdim=True)
+    expected = torch.where(frame < first, first, expected)  # before the first true frame: that frame
+    assert torch.equal(last_true(mask), expected)
+
+
+def test_unvoiced_frames_take_the_nearest_voiced_f0_within_reach():
+    pitch = torch.tensor([[-1.0, 0.2, -1.0, -1.0, -1.0, -1.0, -1.0, 0.8, -1.0]])
+    assert torch.allclose(nearby_f0(pitch, 2), torch.tensor([[0.2, 0.2, 0.2, 0.2, 0.0, 0.8, 0.8, 0.8, 0.8]]))
+
+
+def test_a_window_decodes_the_pulses_as_the_whole_signal_does():
+    """With pauses in the pitch track, the pulse spectrum of a window (as overlap-save decoding cuts one) equals
+    the whole signal's on the window's inner frames: the phase restarts in pauses, not where decoding began."""
+    head = HarmonicISTFTHead(16, 160, 40, 8000, 60.0, 400.0)
+    torch.manual_seed(1)
+    pitch = torch.rand(1, 120) * 0.8 + 0.1
+    for start in (20, 55, 90):
+        pitch[:, start : start + 6] = -1.0  # pauses of 6 frames
+    whole = head.pulse_spectrum(pitch)
+    for lo, hi in ((10, 70), (40, 120), (0, 100)):
+        part = head.pulse_spectrum(pitch[:, lo:hi])
+        inner = slice(30 - lo if lo else 0, hi - lo - 5)  # after the window's first pause, away from its end
+        for w, p in zip(whole, part):
+            assert torch.allclose(p[:, inner], w[:, lo:hi][:, inner], atol=1e-3)
+    part = head.pulse_spectrum(pitch[:, 27:90])
+    assert not torch.allclose(part[0][:, 0:1], whole[0][:, 27:28], atol=1e-3)  # no pause before: phase differs
