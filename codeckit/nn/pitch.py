@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from codeckit.errors import ConfigError
-from codeckit.nn.istft import frames_of, rdft_basis
+from codeckit.nn.istft import frames_of, irdft_basis, rdft_basis
 
 
 class Pitch(NamedTuple):
@@ -102,14 +102,5 @@ def _lag_products(frames: torch.Tensor, head: torch.Tensor, size: int, tau_max: 
     f_re, f_im = (frames @ rdft_basis(frames.shape[-1], size).to(frames)).split(bins, -1)
     h_re, h_im = (head @ rdft_basis(head.shape[-1], size).to(head)).split(bins, -1)
     re, im = f_re * h_re + f_im * h_im, f_im * h_re - f_re * h_im
-    return torch.cat([re, im], -1) @ _irdft_lags(size, tau_max).to(frames)
-
-
-def _irdft_lags(size: int, tau_max: int) -> torch.Tensor:
-    """(2 * bins, tau_max + 1) matrix: the first tau_max + 1 samples of irfft(re + i im, size) from cat([re, im])."""
-    k = torch.arange(size // 2 + 1, dtype=torch.float64)[:, None]
-    t = torch.arange(tau_max + 1, dtype=torch.float64)[None, :]
-    angle = 2 * math.pi * k * t / size
-    scale = torch.full_like(k, 2.0)
-    scale[0] = scale[-1] = 1.0  # DC and Nyquist appear once (size is even)
-    return (torch.cat([scale * torch.cos(angle), -scale * torch.sin(angle)], 0) / size).float()
+    lags = irdft_basis(size, torch.ones(size))[:, : tau_max + 1]  # the first samples of irfft(., size)
+    return torch.cat([re, im], -1) @ lags.to(frames)

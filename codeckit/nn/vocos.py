@@ -24,7 +24,7 @@ from codeckit.nn.checks import check_bool, check_choice, check_positive
 from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
 from codeckit.nn.convnext import ConvNeXtBackbone
 from codeckit.nn.harmonic import HarmonicISTFTHead
-from codeckit.nn.istft import ISTFTHead
+from codeckit.nn.istft import ISTFTHead, rdft_basis
 from codeckit.nn.pitch import yin_pitch
 from codeckit.nn.streaming import Streamable
 from codeckit.registry import DECODERS, ENCODERS
@@ -61,10 +61,7 @@ class STFTFeatures(nn.Module):
         self.out_channels = (3 if self.phase else 1) * self.n_bins
         self.dft = _FixedConv1d(1, 2 * self.n_bins, n_fft, stride=hop_length, bias=False, causal=causal)
         window = torch.hann_window(n_fft, dtype=torch.float64)
-        k = torch.arange(self.n_bins, dtype=torch.float64)[:, None]
-        n = torch.arange(n_fft, dtype=torch.float64)[None, :]
-        angle = 2 * math.pi * k * n / n_fft
-        basis = torch.cat([torch.cos(angle), -torch.sin(angle)]) * window / window.sum()
+        basis = rdft_basis(n_fft, n_fft, window / window.sum()).T  # (2 * n_bins, n_fft)
         conv = self.dft.conv
         del conv.weight  # a fixed transform, not a parameter
         conv.register_buffer("weight", basis.float()[:, None, :], persistent=False)
