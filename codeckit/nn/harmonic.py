@@ -31,8 +31,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from codeckit.errors import ConfigError
 from codeckit.nn.istft import ISTFT, MAX_MAGNITUDE, frames_of, rdft_basis
+from codeckit.nn.pitch import UNVOICED, PitchScale
 
 
 def pulse_train(f0: torch.Tensor, hop_length: int, sample_rate: int, reset: torch.Tensor | None = None) -> torch.Tensor:
@@ -80,7 +80,7 @@ def nearby_f0(pitch: torch.Tensor, reach: int) -> torch.Tensor:
     for shift in [s for k in range(1, reach + 1) for s in (k, -k)]:
         pad = (shift, 0) if shift > 0 else (0, -shift)
         start = 0 if shift > 0 else -shift
-        moved = F.pad(pitch, pad, value=-1.0)[:, start : start + pitch.shape[-1]]
+        moved = F.pad(pitch, pad, value=UNVOICED)[:, start : start + pitch.shape[-1]]
         take = ~known & (moved >= 0)
         u, known = torch.where(take, moved, u), known | take
     return torch.where(known, u, torch.zeros_like(u))
@@ -91,11 +91,9 @@ class HarmonicISTFTHead(nn.Module):
 
     def __init__(self, dim: int, n_fft: int, hop_length: int, sample_rate: int, fmin: float, fmax: float):
         super().__init__()
-        if not 0 < fmin < fmax <= sample_rate / 2:
-            raise ConfigError(f"harmonic head: need 0 < fmin < fmax <= sample_rate / 2, got fmin {fmin}, fmax {fmax}")
+        self.scale = PitchScale.checked(fmin, fmax, sample_rate, "harmonic head")
         self.istft = ISTFT(n_fft, hop_length, causal=False)
         self.sample_rate, self.hop_length = int(sample_rate), int(hop_length)
-        self.fmin, self.fmax = float(fmin), float(fmax)
         n_bins = self.istft.n_bins
         self.out = nn.Linear(dim, 3 * n_bins)  # log M, P, log A
         self.register_buffer("analysis", rdft_basis(n_fft, n_fft, self.istft.window), persistent=False)
@@ -118,10 +116,7 @@ class HarmonicISTFTHead(nn.Module):
         in unvoiced frames."""
         n = pitch.shape[-1]
         voiced = pitch >= 0
-        f0 = torch.exp(
-            math.log(self.fmin)
-            + nearby_f0(pitch, max(-self.window_frames[0], self.window_frames[1])) * math.log(self.fmax / self.fmin)
-        )
+        f0 = self.scale.from_unit(nearby_f0(pitch, max(-self.window_frames[0], self.window_frames[1])))
         pulses = pulse_train(f0.float(), self.hop_length, self.sample_rate, self.resets(voiced))
         ist = self.istft
         padded = F.pad(pulses, (ist.left, ist.n_fft - ist.hop_length - ist.left))

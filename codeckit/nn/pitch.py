@@ -20,6 +20,34 @@ import torch.nn.functional as F
 from codeckit.errors import ConfigError
 from codeckit.nn.istft import frames_of, irdft_basis, rdft_basis
 
+UNVOICED = -1.0  # the pitch channel's value in an unvoiced frame (any negative value reads as unvoiced)
+
+
+class PitchScale(NamedTuple):
+    """The pitch channel's scale: log-F0 mapped linearly to u in [0, 1] from `fmin` to `fmax` Hz, the one map
+    the encoder writes, the pitch code steps on and the harmonic head reads back."""
+
+    fmin: float
+    fmax: float
+
+    @classmethod
+    def checked(cls, fmin: float, fmax: float, sample_rate: int, owner: str) -> PitchScale:
+        """The scale, or a ConfigError naming `owner` unless 0 < fmin < fmax <= sample_rate / 2."""
+        if not 0 < fmin < fmax <= sample_rate / 2:
+            raise ConfigError(
+                f"{owner}: need 0 < fmin < fmax <= sample_rate / 2, got fmin {fmin}, fmax {fmax}, "
+                f"sample_rate {sample_rate}"
+            )
+        return cls(float(fmin), float(fmax))
+
+    def to_unit(self, f0: torch.Tensor) -> torch.Tensor:
+        """F0 in Hz -> u (1 at fmax, 0 at fmin)."""
+        return (torch.log(f0) - math.log(self.fmin)) / math.log(self.fmax / self.fmin)
+
+    def from_unit(self, u: torch.Tensor) -> torch.Tensor:
+        """u -> F0 in Hz (the inverse of `to_unit`)."""
+        return torch.exp(math.log(self.fmin) + u * math.log(self.fmax / self.fmin))
+
 
 class Pitch(NamedTuple):
     """What `yin_pitch` returns: F0 in Hz (B, N) (the best lag's estimate, also in unvoiced frames) and a voiced
@@ -39,8 +67,7 @@ def yin_pitch(
     silence_db: float = -50.0,
 ) -> Pitch:
     """Audio (B, T) or (B, 1, T) -> `Pitch` with N = T // hop_length frames (float32, no gradient)."""
-    if not 0 < fmin < fmax <= sample_rate / 2:
-        raise ConfigError(f"yin_pitch: need 0 < fmin < fmax <= sample_rate / 2, got fmin {fmin}, fmax {fmax}")
+    PitchScale.checked(fmin, fmax, sample_rate, "yin_pitch")
     if audio.dim() == 3:
         if audio.shape[1] != 1:
             raise ValueError(f"yin_pitch takes mono audio (batch, 1, samples), got {tuple(audio.shape)}")

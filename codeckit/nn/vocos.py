@@ -14,8 +14,6 @@ pass, and the algorithmic latency is one hop of input buffering.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -25,7 +23,7 @@ from codeckit.nn.conv import StreamableConv1d, StreamableConvTranspose1d
 from codeckit.nn.convnext import ConvNeXtBackbone
 from codeckit.nn.harmonic import HarmonicISTFTHead
 from codeckit.nn.istft import ISTFTHead, rdft_basis
-from codeckit.nn.pitch import yin_pitch
+from codeckit.nn.pitch import UNVOICED, PitchScale, yin_pitch
 from codeckit.nn.streaming import Streamable
 from codeckit.registry import DECODERS, ENCODERS
 
@@ -84,14 +82,13 @@ class PitchChannel(nn.Module):
 
     def __init__(self, sample_rate: int, hop_length: int, fmin: float, fmax: float):
         super().__init__()
-        if not 0 < fmin < fmax <= sample_rate / 2:
-            raise ConfigError(f"vocos encoder: need 0 < fmin < fmax <= sample_rate / 2, got {fmin}, {fmax}")
-        self.sample_rate, self.hop_length, self.fmin, self.fmax = sample_rate, hop_length, float(fmin), float(fmax)
+        self.scale = PitchScale.checked(fmin, fmax, sample_rate, "vocos encoder")
+        self.sample_rate, self.hop_length = sample_rate, hop_length
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        track = yin_pitch(audio, self.sample_rate, self.hop_length, self.fmin, self.fmax)
-        u = (torch.log(track.f0) - math.log(self.fmin)) / math.log(self.fmax / self.fmin)
-        return torch.where(track.voiced, u, torch.full_like(u, -1.0))[:, None]
+        track = yin_pitch(audio, self.sample_rate, self.hop_length, self.scale.fmin, self.scale.fmax)
+        u = self.scale.to_unit(track.f0)
+        return torch.where(track.voiced, u, torch.full_like(u, UNVOICED))[:, None]
 
 
 @ENCODERS.register("vocos")

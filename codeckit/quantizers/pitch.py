@@ -16,12 +16,11 @@ from typing import Any
 import torch
 
 from codeckit.errors import ConfigError
+from codeckit.nn.pitch import UNVOICED
 from codeckit.quantizers.base import Quantizer, QuantizerOutput
 from codeckit.quantizers.common import check_latents
 from codeckit.quantizers.errors import QuantizerError
 from codeckit.registry import QUANTIZERS
-
-UNVOICED = -1.0  # the pitch channel's value for an unvoiced frame
 
 
 @QUANTIZERS.register("pitch_split")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from codeckit.errors import ConfigError
-from codeckit.nn.pitch import yin_pitch
+from codeckit.nn.pitch import PitchScale, yin_pitch
 
 SR, HOP = 16000, 320
 
@@ -53,3 +53,18 @@ def test_bad_inputs_raise():
         yin_pitch(torch.zeros(SR), SR, HOP)
     with pytest.raises(ConfigError, match="fmin"):
         yin_pitch(torch.zeros(1, SR), SR, HOP, fmin=600.0, fmax=500.0)
+
+
+def test_pitch_scale_maps_range_to_unit_and_back():
+    scale = PitchScale.checked(50.0, 550.0, 16000, "test")
+    f0 = torch.tensor([50.0, 165.83, 550.0])
+    u = scale.to_unit(f0)
+    assert u[0].item() == pytest.approx(0.0, abs=1e-6) and u[-1].item() == pytest.approx(1.0, abs=1e-6)
+    assert 0.0 < u[1].item() < 1.0
+    torch.testing.assert_close(scale.from_unit(u), f0, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("fmin, fmax", [(0.0, 500.0), (300.0, 200.0), (50.0, 9000.0)])
+def test_pitch_scale_rejects_bad_range_naming_owner(fmin, fmax):
+    with pytest.raises(ConfigError, match="harmonic head.*fmin"):
+        PitchScale.checked(fmin, fmax, 16000, "harmonic head")
