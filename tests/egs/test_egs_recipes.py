@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -128,7 +129,10 @@ def test_finished_stages_are_skipped_and_results_shown(tmp_path: Path):
     assert not (exp / "tokens/test/old.tokens.safetensors").exists()
 
     # the experiment is tied to its config: another config in the same folder is refused
-    (r / "conf/fast.yaml").write_text((r / "conf/fast.yaml").read_text().replace("max_steps: 1400", "max_steps: 10"))
+    conf_text = (r / "conf/fast.yaml").read_text()
+    changed = re.sub(r"(?m)^(\s*max_steps:\s*)\d+", r"\g<1>10", conf_text)
+    assert changed != conf_text  # the edit below must change what the config says
+    (r / "conf/fast.yaml").write_text(changed)
     res = run(args, r)
     assert res.returncode == 1 and "another version of conf/fast.yaml" in res.stderr
 
