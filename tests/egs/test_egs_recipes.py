@@ -131,7 +131,7 @@ def test_finished_stages_are_skipped_and_results_shown(tmp_path: Path):
     # the experiment is tied to its config: another config in the same folder is refused
     conf_text = (r / "conf/fast.yaml").read_text()
     changed = re.sub(r"(?m)^(\s*max_steps:\s*)\d+", r"\g<1>10", conf_text)
-    assert changed != conf_text  # the edit below must change what the config says
+    assert changed != conf_text  # the config must really change for the refusal to be tested
     (r / "conf/fast.yaml").write_text(changed)
     res = run(args, r)
     assert res.returncode == 1 and "another version of conf/fast.yaml" in res.stderr
