@@ -14,6 +14,8 @@ Variants (--variants; each names the trainer option it uses):
   interop1           train.num_interop_threads: 1 (intra-op threads as eager)
   bf16               bfloat16 autocast on the CPU: train.precision: bf16_cpu
   compile            torch.compile of the codec: train.compile: codec
+  bf16_interop1      bf16 with one inter-op thread (conf/cpu.yaml's settings before it compiled)
+  bf16_compile       bf16, one inter-op thread and torch.compile of the codec (conf/cpu.yaml's settings now)
   gan                the GAN phase (discriminators from step 0, on the config's disc_segment_seconds crop):
                      the baseline of the gan_* rows
   gan_threads1, gan_bf16, gan_compile_codec (train.compile: codec), gan_compile (train.compile: all: codec
@@ -63,6 +65,8 @@ VARIANTS: dict[str, tuple[bool, dict, dict]] = {
     "interop1": (False, {"num_interop_threads": 1}, {}),
     "bf16": (False, {"precision": "bf16_cpu"}, {}),
     "compile": (False, {"compile": "codec"}, {}),
+    "bf16_interop1": (False, {"precision": "bf16_cpu", "num_interop_threads": 1}, {}),
+    "bf16_compile": (False, {"precision": "bf16_cpu", "num_interop_threads": 1, "compile": "codec"}, {}),
     "gan": (True, {}, {}),
     "gan_threads1": (True, {"num_threads": 1}, {}),
     "gan_bf16": (True, {"precision": "bf16_cpu"}, {}),

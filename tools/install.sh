@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libsndfile1 sox espeak-ng opus-tools codec2
+  # the C++ compiler torch.compile builds CPU kernels with (conf/cpu.yaml: train.compile: codec)
+  g++
   flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
   chromium fortunes
   # a single-node Slurm cluster for the slurm.pl array-job test (tests/shards)
