@@ -5,7 +5,7 @@
 #   bash benches/gpu_check/run.sh DATA OUT    # DATA: train/wav.scp and test/wav.scp of 24 kHz audio
 #
 # Run from the repository root. Measured on one H200 with DATA = 240 + 24 files of the small synthetic corpus at
-# 24 kHz (`codeckit corpus synth --size small --rates 24000`): egs/libritts/RESULTS.md.
+# 24 kHz (the 24k/ half of what egs/synth_speech/codec/run.sh makes in ../db/synth_small): egs/libritts/RESULTS.md.
 set -u
 data=${1:?usage: run.sh DATA OUT}
 out=${2:?usage: run.sh DATA OUT}
