@@ -5,8 +5,10 @@ import sys
 
 import yaml
 
+from codeckit.config import read_yaml
+
 src, dst, train_list, *extra = sys.argv[1:]
-config = yaml.safe_load(open(src))
+config = read_yaml(src)  # its `include:` files composed, as training reads it
 config["data"]["train"] = train_list
 config["train"].update(log_every=25, sample_every=0, checkpoint_every=100000)
 for item in extra:
