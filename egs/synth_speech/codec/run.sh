@@ -5,7 +5,7 @@
 #
 #   bash run.sh                            # all stages with the defaults (~9 min on 2 CPU cores)
 #   bash run.sh --stage 4                  # resume from stage 4
-#   bash run.sh --conf conf/cpu.yaml --size full    # the quality run (~107 min of training)
+#   bash run.sh --conf conf/cpu.yaml --size full    # the quality run (97-107 min of training)
 #   bash run.sh --size full --corpus natural --stop-stage 0   # the natural corpus alone ($db/synth_full_natural)
 #
 # Stages: 0 corpus, 1 lists, 2 train, 3 export, 4 tokenize + detokenize, 5 bench (leaderboard).
